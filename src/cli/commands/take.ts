@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { take, DEFAULT_KEEP } from '../../ops/take.js';
+import { action, processIo as io } from '../run.js';
+import { EXIT } from '../exit-codes.js';
+import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
+import { nonNegativeNumber, positiveInt } from '../options.js';
+
+export function registerTake(program: Command): void {
+  program
+    .command('take')
+    .description('snapshot <root>/.latest into <root>/YYYY-MM-DD_HH.MM.SS, then keep the newest --keep')
+    .argument('<root>', 'the backup root: the folder holding .latest and the dated folders')
+    .option('--keep <n>', `keep the newest n snapshots (the seed's numRotations)`, positiveInt('--keep'), DEFAULT_KEEP)
+    .option('--checksum', 're-hash every file instead of trusting size, mtime, ctime and inode')
+    .option('--wait <seconds>', 'wait this long for another run to release the lock', nonNegativeNumber('--wait'), 10)
+    .option('--json', 'print a JSON summary on stdout instead of the path')
+    .option('-q, --quiet', 'no summary on stderr')
+    .action(
+      action(async (rootArg: string, o: { keep: number; checksum?: boolean; wait: number; json?: boolean; quiet?: boolean }) => {
+        const r = await take(rootArg, { keep: o.keep, checksum: o.checksum, waitMs: o.wait * 1000 });
+        for (const w of r.warnings) io.err(`snap: warning: ${w.path}: ${w.message}\n`);
+        if (r.warningCount > r.warnings.length) io.err(`snap: warning: ... and ${r.warningCount - r.warnings.length} more\n`);
+        if (o.json) {
+          io.out(
+            toJson({
+              snapshot: r.snapshot,
+              path: r.path,
+              files: r.files,
+              dirs: r.dirs,
+              symlinks: r.symlinks,
+              bytes: r.bytes,
+              hashedFiles: r.hashedFiles,
+              hashedBytes: r.hashedBytes,
+              newObjects: r.newObjects,
+              newBytes: r.newBytes,
+              dedupBytes: r.dedupBytes,
+              rotated: r.rotated,
+              freedObjects: r.gc?.objects ?? 0,
+              freedBytes: r.gc?.bytes ?? 0,
+              warnings: r.warnings,
+              warningCount: r.warningCount,
+              seconds: r.seconds,
+            }),
+          );
+        } else {
+          if (!o.quiet) {
+            const rot = r.rotated.length ? `; rotated out ${plural(r.rotated.length, 'snapshot')}, freed ${formatBytes(r.gc?.bytes ?? 0)}` : '';
+            io.err(
+              `snap: ${r.snapshot}: ${plural(r.files, 'file')}, ${formatBytes(r.bytes)}; ` +
+                `${formatBytes(r.newBytes)} new in ${plural(r.newObjects, 'blob')}, ${formatBytes(r.dedupBytes)} shared${rot}; ` +
+                `${formatSeconds(r.seconds)}\n`,
+            );
+          }
+          io.out(r.path + '\n'); // last line of stdout, as the seed script prints its folder
+        }
+        return r.warningCount > 0 ? EXIT.WARNINGS : EXIT.OK;
+      }),
+    );
+}

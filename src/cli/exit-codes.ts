@@ -1,0 +1,47 @@
+/**
+ * The only place that turns outcomes into exit codes. Stable; documented in docs/cli.md and
+ * `snap --help`.
+ */
+import type { ErrorCode } from '../errors.js';
+
+export const EXIT = {
+  OK: 0,
+  DAMAGE: 1, // verify found damage (or repair left some unrepaired)
+  USAGE: 2, // bad arguments or bad input (no root, no .latest, unknown snapshot...)
+  WARNINGS: 3, // completed, but some paths were skipped (listed on stderr / in --json)
+  LOCKED: 4, // another run holds the root's lock
+  IO: 5, // a file-system error: disk full, permission denied on the store, EXDEV...
+  STORE: 6, // the catalog or store is unusable or unsafe (corrupt, newer schema, tampered paths)
+  INTERNAL: 70, // a bug: please report it (EX_SOFTWARE)
+} as const;
+
+export const EXIT_HELP = `Exit codes:
+  0   success
+  1   verify: damage found (or --repair could not repair everything)
+  2   usage error or bad input (missing root or .latest, bad option, unknown snapshot)
+  3   completed with warnings (some paths skipped; they are listed)
+  4   another linksnap run holds the lock on this root
+  5   file-system error (disk full, permission denied, cross-device link)
+  6   the store or catalog is damaged, unsafe or from a newer linksnap
+  70  internal error (a bug; please report it with LINKSNAP_DEBUG=1 output)`;
+
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'USAGE':
+    case 'BAD_ROOT':
+    case 'NO_LATEST':
+    case 'NO_SNAPSHOT':
+    case 'NOT_A_STORE':
+    case 'EXISTS':
+      return EXIT.USAGE;
+    case 'LOCKED':
+      return EXIT.LOCKED;
+    case 'NO_SPACE':
+    case 'IO':
+    case 'CROSS_DEVICE':
+      return EXIT.IO;
+    case 'CATALOG':
+    case 'UNSAFE_PATH':
+      return EXIT.STORE;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Every expected failure is a SnapError with a stable code. Ops throw them; only the CLI maps
+ * codes to exit codes (src/cli/exit-codes.ts). The message is one line a user can act on.
+ */
+export type ErrorCode =
+  | 'USAGE' // bad arguments or options
+  | 'BAD_ROOT' // the root folder is missing or not a directory
+  | 'NO_LATEST' // <root>/.latest is missing or not a directory
+  | 'NO_SNAPSHOT' // a named snapshot does not exist in the catalog
+  | 'LOCKED' // another linksnap run holds the root's lock
+  | 'NO_SPACE' // ENOSPC / EDQUOT while writing
+  | 'IO' // any other file-system error on the store or the target
+  | 'CATALOG' // the catalog cannot be opened, is newer than this linksnap, or is corrupt
+  | 'UNSAFE_PATH' // a path from the catalog or the store would escape its folder or follow a symlink
+  | 'NOT_A_STORE' // <root>/.snap is missing, or is not what linksnap made
+  | 'EXISTS' // a destination exists and --force was not given
+  | 'CROSS_DEVICE'; // hard links are impossible (EXDEV) where they are required
+
+export class SnapError extends Error {
+  readonly code: ErrorCode;
+  /** What the user should do next, printed after the message. */
+  readonly hint?: string;
+
+  constructor(code: ErrorCode, message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SnapError';
+    this.code = code;
+    this.hint = options?.hint;
+  }
+}
+
+export function isSnapError(e: unknown): e is SnapError {
+  return e instanceof SnapError;
+}
+
+/** The errno code of a Node system error, or undefined. */
+export function errnoCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'string'
+    ? (e as { code: string }).code
+    : undefined;
+}
+
+/**
+ * Turn a system error met while writing into a SnapError, so that a full disk or a permission
+ * problem reaches the user as one line instead of a stack trace.
+ */
+export function wrapFsError(e: unknown, doing: string): unknown {
+  if (isSnapError(e)) return e;
+  const code = errnoCode(e);
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new SnapError('NO_SPACE', `no space left while ${doing}`, {
+      hint: 'free some space (or run `snap prune`/`snap gc`) and run again; nothing committed was lost',
+      cause: e,
+    });
+  }
+  if (code === 'EXDEV') {
+    return new SnapError('CROSS_DEVICE', `cannot hard-link across file systems while ${doing}`, {
+      hint: 'keep the dated folders and <root>/.snap on one file system',
+      cause: e,
+    });
+  }
+  if (code !== undefined) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return new SnapError('IO', `${code} while ${doing}: ${msg}`, { cause: e });
+  }
+  return e;
+}

@@ -1,0 +1,56 @@
+/**
+ * The one module that opens SQLite (better-sqlite3). Everything else gets a configured handle
+ * from here, so pragmas and error translation live in one place.
+ */
+import Database from 'better-sqlite3';
+import { SnapError } from '../errors.js';
+
+export type Db = Database.Database;
+export type Statement = Database.Statement;
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** WAL for the catalog (readers never block the writer); the lock file uses the default. */
+  wal?: boolean;
+  busyTimeoutMs?: number;
+}
+
+export function openDatabase(file: string, opts: OpenOptions = {}): Db {
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  } catch (e) {
+    throw new SnapError('CATALOG', `cannot open ${file}: ${(e as Error).message}`, {
+      hint: 'check the permissions of <root>/.snap, or run `snap verify` to diagnose',
+      cause: e,
+    });
+  }
+  try {
+    db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+    if (opts.wal && !opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      // FULL: a commit is on disk before we rename a snapshot into view (docs/guarantees.md).
+      db.pragma('synchronous = FULL');
+    }
+  } catch (e) {
+    db.close();
+    throw new SnapError('CATALOG', `cannot use ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return db;
+}
+
+/** SQLite's verdict on the file itself: 'ok' or a list of problems. */
+export function integrityCheck(db: Db): string[] {
+  const rows = db.pragma('integrity_check') as { integrity_check: string }[];
+  const msgs = rows.map((r) => r.integrity_check);
+  return msgs.length === 1 && msgs[0] === 'ok' ? [] : msgs;
+}
+
+export function isBusyError(e: unknown): boolean {
+  const code = (e as { code?: string } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}
+
+export function isSqliteError(e: unknown): boolean {
+  return e instanceof Database.SqliteError;
+}

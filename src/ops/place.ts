@@ -1,0 +1,34 @@
+/**
+ * Creating folders and symlinks in a folder being built, with the metadata `rsync -a` would
+ * give. Shared by take and materialize. Files are placed by ObjectPlacer.link (hard links).
+ */
+import fsp from 'node:fs/promises';
+import { nsToUtimeArg } from '../store/times.js';
+import type { EntryMeta } from '../model/entry.js';
+import { faultPoint } from '../util/fault.js';
+
+/**
+ * Apply a folder's own metadata once its contents are complete: its mode last but one (a
+ * read-only source folder must stay writable until filled) and its mtime last (every entry
+ * created inside would bump it).
+ */
+export async function finishDir(p: Buffer | string, meta: EntryMeta, asRoot: boolean): Promise<void> {
+  if (asRoot) await fsp.lchown(p, meta.uid, meta.gid);
+  await fsp.chmod(p, meta.mode);
+  const t = nsToUtimeArg(meta.mtimeNs);
+  await fsp.utimes(p, t, t);
+  faultPoint('dir:finished');
+}
+
+/** A symlink is kept as a symlink (never followed), with its own mtime and owner. */
+export async function placeSymlink(target: Buffer, p: Buffer, meta: EntryMeta, asRoot: boolean): Promise<void> {
+  await fsp.symlink(target, p);
+  if (asRoot) await fsp.lchown(p, meta.uid, meta.gid);
+  const t = nsToUtimeArg(meta.mtimeNs);
+  await fsp.lutimes(p, t, t);
+}
+
+/** A new folder inside one we are building: private until finishDir gives it its mode. */
+export async function makeDir(p: Buffer): Promise<void> {
+  await fsp.mkdir(p, { mode: 0o700 });
+}

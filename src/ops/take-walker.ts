@@ -1,0 +1,316 @@
+/**
+ * The heart of `take`: walk the source folder by folder, store new content, hard-link every file
+ * into the staging folder, and record each folder as a tree record. Memory holds one folder's
+ * listing per level of depth, never the whole tree. Files of a folder are handled concurrently
+ * (the limiter bounds the I/O in flight); subfolders one after another, depth first.
+ */
+import type fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import type { Root } from './root.js';
+import { ObjectPlacer, ObjectMissing, type ContentSource } from './objects.js';
+import { finishDir, makeDir, placeSymlink } from './place.js';
+import { treeDigest, type DigestInput } from './tree-digest.js';
+import { Warnings } from './warnings.js';
+import { Kind, type Entry, type EntryMeta, type TreeTotals } from '../model/entry.js';
+import type { StatRow } from '../index/catalog.js';
+import { nsToUs, type ObjectKey } from '../store/layout.js';
+import { NotARegularFile, readSourceFile, type ReadResult } from '../store/blobfile.js';
+import { joinPath } from '../util/paths.js';
+import { Limiter, allSettledOrThrow } from '../util/limit.js';
+import { errnoCode } from '../errors.js';
+
+/**
+ * A file whose mtime or ctime is this close to the take's start is not trusted to the cache: a
+ * change within the same timestamp tick could leave size, mtime and ctime as we saw them. 2 s
+ * covers the coarsest clocks (FAT, some network file systems).
+ */
+export const DEFAULT_RACY_WINDOW_MS = 2000;
+/** Re-read a file that changes while being read at most this many times. */
+const MAX_READ_ATTEMPTS = 4;
+
+export interface WalkOptions {
+  checksum: boolean;
+  startedNs: bigint;
+  racyWindowMs?: number;
+  /** True for a source path that must be left out (excludes); rel is relative to the source. */
+  exclude?: (rel: Buffer, isDir: boolean) => boolean;
+  onFile?: (bytes: number) => void;
+}
+
+export interface DirResult {
+  tree: number;
+  digest: Buffer;
+  totals: TreeTotals;
+}
+
+export interface WalkCounters {
+  hashedFiles: number;
+  hashedBytes: number;
+  reusedFiles: number;
+  symlinks: number;
+}
+
+function metaOf(st: fs.BigIntStats): EntryMeta {
+  return { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs };
+}
+
+function sameStat(a: fs.BigIntStats, b: fs.BigIntStats): boolean {
+  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino && a.dev === b.dev;
+}
+
+function cacheHit(row: StatRow | undefined, st: fs.BigIntStats): Buffer | undefined {
+  if (!row || !row.hash) return undefined;
+  return row.dev === st.dev && row.ino === st.ino && row.size === st.size && row.mtimeNs === st.mtimeNs && row.ctimeNs === st.ctimeNs
+    ? row.hash
+    : undefined;
+}
+
+export class SourceWalker {
+  readonly placer: ObjectPlacer;
+  readonly warnings = new Warnings();
+  readonly counters: WalkCounters = { hashedFiles: 0, hashedBytes: 0, reusedFiles: 0, symlinks: 0 };
+  private readonly limiter = new Limiter(16);
+
+  constructor(
+    private readonly root: Root,
+    private readonly opts: WalkOptions,
+  ) {
+    this.placer = new ObjectPlacer(root);
+  }
+
+  /** Walk `srcAbs` (the folder at `rel` in the source) into the existing folder `stageAbs`. */
+  async dir(srcAbs: Buffer, rel: Buffer, stageAbs: Buffer): Promise<DirResult> {
+    const { catalog } = this.root;
+    let names: Buffer[];
+    try {
+      names = await fsp.readdir(srcAbs, { encoding: 'buffer' });
+    } catch (e) {
+      const code = errnoCode(e);
+      if (rel.length > 0 && (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT' || code === 'ENOTDIR')) {
+        this.warnings.add(code === 'ENOENT' || code === 'ENOTDIR' ? 'vanished' : 'unreadable', rel, `folder contents skipped: ${code}`);
+        names = [];
+      } else throw e;
+    }
+    names.sort(Buffer.compare);
+    const cache = catalog.statCacheDir(rel);
+    const seen = new Set<string>();
+
+    // Files and symlinks concurrently.
+    const stats = await allSettledOrThrow(names, (name) => this.limiter.run(() => this.lstat(joinPath(srcAbs, name), joinPath(rel, name))));
+    const items: (DigestInput | undefined)[] = new Array(names.length);
+    await allSettledOrThrow(names, (name, i) => {
+      const st = stats[i];
+      if (!st || st.isDirectory()) return Promise.resolve();
+      const childRel = joinPath(rel, name);
+      if (this.opts.exclude?.(childRel, false)) return Promise.resolve();
+      const key = name.toString('latin1');
+      const cached = cache.get(key);
+      // It was a folder last time: drop that folder's cache rows.
+      if (cached && cached.hash === null) catalog.deleteStatSubtree(childRel);
+      return this.limiter.run(async () => {
+        items[i] = await this.leaf(srcAbs, stageAbs, rel, name, st, cached);
+        if (items[i]) seen.add(key);
+      });
+    });
+
+    // Subfolders one at a time, depth first: memory stays proportional to depth, not tree size.
+    for (let i = 0; i < names.length; i++) {
+      const st = stats[i];
+      if (!st || !st.isDirectory()) continue;
+      const name = names[i]!;
+      const childRel = joinPath(rel, name);
+      if (this.opts.exclude?.(childRel, true)) continue;
+      const childStage = joinPath(stageAbs, name);
+      await makeDir(childStage);
+      const sub = await this.dir(joinPath(srcAbs, name), childRel, childStage);
+      const meta = metaOf(st);
+      await finishDir(childStage, meta, this.root.asRoot);
+      items[i] = { entry: { name, kind: Kind.Dir, ...meta, size: 0, subtree: sub.tree }, childDigest: sub.digest };
+      const key = name.toString('latin1');
+      seen.add(key);
+      // A marker row, so that the folder's cache rows can be dropped when it disappears.
+      if (!cache.has(key)) {
+        catalog.putStat(rel, { name, dev: st.dev, ino: st.ino, size: 0n, mtimeNs: 0n, ctimeNs: 0n, hash: null });
+      }
+      (items[i] as DigestInput & { totals?: TreeTotals }).totals = sub.totals;
+    }
+
+    // Forget cache rows of names that are gone (and whole vanished subfolders).
+    for (const [key, row] of cache) {
+      if (seen.has(key)) continue;
+      if (row.hash === null) catalog.deleteStatSubtree(joinPath(rel, row.name));
+      catalog.deleteStat(rel, row.name);
+    }
+
+    const present = items.filter((x): x is DigestInput => x !== undefined);
+    const totals: TreeTotals = { files: 0, dirs: 0, bytes: 0 };
+    for (const it of present) {
+      if (it.entry.kind === Kind.File) {
+        totals.files++;
+        totals.bytes += it.entry.size;
+      } else if (it.entry.kind === Kind.Dir) {
+        const sub = (it as DigestInput & { totals: TreeTotals }).totals;
+        totals.dirs += 1 + sub.dirs;
+        totals.files += sub.files;
+        totals.bytes += sub.bytes;
+      }
+    }
+    const digest = treeDigest(present);
+    const tree = catalog.putTree(
+      digest,
+      totals,
+      present.map((p) => p.entry),
+    );
+    return { tree, digest, totals };
+  }
+
+  private async lstat(abs: Buffer, rel: Buffer): Promise<fs.BigIntStats | undefined> {
+    try {
+      return await fsp.lstat(abs, { bigint: true });
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'ENOENT') this.warnings.add('vanished', rel, 'listed but gone before it could be read');
+      else if (code === 'EACCES' || code === 'EPERM') this.warnings.add('unreadable', rel, `skipped: ${code}`);
+      else throw e;
+      return undefined;
+    }
+  }
+
+  /** A file, symlink or special file; undefined when it is skipped (with a warning). */
+  private async leaf(
+    srcDir: Buffer,
+    stageDir: Buffer,
+    rel: Buffer,
+    name: Buffer,
+    st: fs.BigIntStats,
+    cached: StatRow | undefined,
+  ): Promise<DigestInput | undefined> {
+    const abs = joinPath(srcDir, name);
+    const childRel = joinPath(rel, name);
+    const dest = joinPath(stageDir, name);
+    if (st.isSymbolicLink()) {
+      let target: Buffer;
+      try {
+        target = await fsp.readlink(abs, { encoding: 'buffer' });
+      } catch (e) {
+        return this.skipOnRace(e, childRel);
+      }
+      const meta = metaOf(st);
+      await placeSymlink(target, dest, meta, this.root.asRoot);
+      this.counters.symlinks++;
+      return { entry: { name, kind: Kind.Symlink, ...meta, size: target.length, target } };
+    }
+    if (!st.isFile()) {
+      const what = st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character device' : 'block device';
+      this.warnings.add('special', childRel, `${what} not stored`);
+      return undefined;
+    }
+    return this.file(abs, dest, rel, name, st, cached);
+  }
+
+  private skipOnRace(e: unknown, rel: Buffer): undefined {
+    const code = errnoCode(e);
+    if (code === 'ENOENT') this.warnings.add('vanished', rel, 'gone before it could be read');
+    else if (code === 'EACCES' || code === 'EPERM') this.warnings.add('unreadable', rel, `skipped: ${code}`);
+    else if (code === 'EINVAL' || code === 'ELOOP' || e instanceof NotARegularFile) this.warnings.add('vanished', rel, 'replaced by something else while being read');
+    else throw e;
+    return undefined;
+  }
+
+  private async file(
+    abs: Buffer,
+    dest: Buffer,
+    rel: Buffer,
+    name: Buffer,
+    st: fs.BigIntStats,
+    cached: StatRow | undefined,
+  ): Promise<DigestInput | undefined> {
+    const childRel = joinPath(rel, name);
+    const reuse = this.opts.checksum ? undefined : cacheHit(cached, st);
+    let meta = metaOf(st);
+    let hash: Buffer;
+    let size: number;
+    let statForCache = st;
+    if (reuse) {
+      hash = reuse;
+      size = Number(st.size);
+      this.counters.reusedFiles++;
+    } else {
+      const read = await this.readStable(abs, childRel, st);
+      if (!read) return undefined;
+      hash = read.hash;
+      size = read.size;
+      meta = metaOf(read.before);
+      statForCache = read.before;
+      const key: ObjectKey = { hash, ...meta, mtimeUs: nsToUs(meta.mtimeNs) };
+      await this.placer.ensure(key, size, read as ContentSource);
+      this.counters.hashedFiles++;
+      this.counters.hashedBytes += size;
+    }
+    const key: ObjectKey = { hash, ...meta, mtimeUs: nsToUs(meta.mtimeNs) };
+    try {
+      await this.placer.link(key, dest);
+    } catch (e) {
+      if (!(e instanceof ObjectMissing)) throw e;
+      // The store lost this object (deleted by hand?): rebuild it from the source if it still
+      // has the same content, else store what the source has now.
+      const read = await this.readStable(abs, childRel, st);
+      if (!read) return undefined;
+      if (!read.hash.equals(hash)) {
+        await this.discard(read);
+        return this.file(abs, dest, rel, name, st, undefined);
+      }
+      await this.placer.ensure(key, size, read as ContentSource, true);
+      await this.placer.link(key, dest);
+    }
+    this.opts.onFile?.(size);
+    this.rememberStat(rel, name, statForCache, hash, cached, reuse !== undefined);
+    return { entry: { name, kind: Kind.File, ...meta, size, hash } };
+  }
+
+  private async discard(read: ReadResult): Promise<void> {
+    if (read.tmpPath) await fsp.rm(read.tmpPath, { force: true });
+  }
+
+  /**
+   * Read until two fstat()s around the read agree (size, mtime, ctime): then the bytes are one
+   * version of the file. A file that never settles is stored as last read, with a warning; the
+   * blob always matches its hash because we hash exactly the bytes we store.
+   */
+  private async readStable(abs: Buffer, rel: Buffer, st: fs.BigIntStats): Promise<ReadResult | undefined> {
+    let expect = { dev: st.dev, ino: st.ino };
+    for (let attempt = 1; ; attempt++) {
+      let read: ReadResult;
+      try {
+        read = await readSourceFile(abs, expect, this.root.layout.tmp, true);
+      } catch (e) {
+        if (e instanceof NotARegularFile && attempt < MAX_READ_ATTEMPTS) {
+          // Replaced by a new file (a sync tool's rename): read the new one if it is a file.
+          const again = await this.lstat(abs, rel);
+          if (!again) return undefined;
+          if (!again.isFile()) return this.skipOnRace(e, rel);
+          expect = { dev: again.dev, ino: again.ino };
+          continue;
+        }
+        return this.skipOnRace(e, rel);
+      }
+      if (sameStat(read.before, read.after) && BigInt(read.size) === read.after.size) return read;
+      if (attempt >= MAX_READ_ATTEMPTS) {
+        this.warnings.add('changing', rel, `kept changing while being read (${attempt} attempts); stored the last version read`);
+        return read;
+      }
+      await this.discard(read);
+    }
+  }
+
+  private rememberStat(rel: Buffer, name: Buffer, st: fs.BigIntStats, hash: Buffer, cached: StatRow | undefined, reused: boolean): void {
+    if (reused) return; // the row is already exactly this
+    const racyFrom = this.opts.startedNs - BigInt(this.opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS) * 1_000_000n;
+    if (st.mtimeNs >= racyFrom || st.ctimeNs >= racyFrom) {
+      // Changed too recently to trust size+mtime+ctime next time (git's "racy clean" problem).
+      if (cached) this.root.catalog.deleteStat(rel, name);
+      return;
+    }
+    this.root.catalog.putStat(rel, { name, dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, hash });
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * `snap take`: snapshot <root>/.latest into a new dated folder, then rotate.
+ *
+ * Order of events (docs/design.md, "A take, step by step"):
+ *   lock → recover leftovers → pick a name → walk .latest into .snap/staging/<name> (new blobs
+ *   published, trees recorded, all in one open catalog transaction) → syncfs → commit (the
+ *   snapshot now exists) → rename staging/<name> to <root>/<name> → rotate → gc → unlock →
+ *   empty the trash.
+ * A failure or kill before the commit leaves no snapshot row and no visible folder; the next
+ * run removes the staging folder and tmp files, and gc the unreferenced blobs.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { openRoot, lockRoot, resolveRoot, type Root } from './root.js';
+import { findSource } from './latest.js';
+import { recover, emptyTrash } from './recover.js';
+import { SourceWalker } from './take-walker.js';
+import { finishDir } from './place.js';
+import { rotate } from './rotate.js';
+import { collectGarbage, type GcResult } from './gc.js';
+import type { Warning } from './warnings.js';
+import { snapshotNameFor } from '../store/layout.js';
+import { fsyncDir, syncFileSystem } from '../store/durability.js';
+import { nsToUtimeArg } from '../store/times.js';
+import { SnapError, wrapFsError } from '../errors.js';
+import { removeTree } from './recover.js';
+import { faultPoint } from '../util/fault.js';
+
+export const DEFAULT_KEEP = 16;
+
+export interface TakeOptions {
+  /** Keep the newest N snapshots after this take (the seed's numRotations). */
+  keep?: number;
+  /** Re-hash every file instead of trusting size+mtime+ctime+inode. */
+  checksum?: boolean;
+  /** How long to wait for another run's lock (ms). */
+  waitMs?: number;
+  /** The clock used for the folder name and creation order (tests inject one). */
+  now?: () => Date;
+  exclude?: (rel: Buffer, isDir: boolean) => boolean;
+  /** Files changed this recently are re-hashed next time (see take-walker.ts); tests narrow it. */
+  racyWindowMs?: number;
+  onFile?: (bytes: number) => void;
+}
+
+export interface TakeResult {
+  snapshot: string;
+  path: string;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  hashedFiles: number;
+  hashedBytes: number;
+  newObjects: number;
+  newBytes: number;
+  /** Logical bytes of this snapshot that did not need new storage. */
+  dedupBytes: number;
+  warnings: Warning[];
+  warningCount: number;
+  rotated: string[];
+  gc: GcResult | undefined;
+  seconds: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A name no snapshot has; in the same second as the previous take, wait for the next one. */
+async function pickName(root: Root, now: () => Date): Promise<{ name: string; date: Date }> {
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const date = now();
+    const name = snapshotNameFor(date);
+    const taken =
+      root.catalog.getSnapshot(name) !== undefined ||
+      (await exists(path.join(root.layout.root, name))) ||
+      (await exists(path.join(root.layout.staging, name)));
+    if (!taken) return { name, date };
+    await sleep(250);
+  }
+  throw new SnapError('IO', 'could not find a free snapshot name for 15 seconds (is the clock stuck?)');
+}
+
+export async function take(rootArg: string, opts: TakeOptions = {}): Promise<TakeResult> {
+  const t0 = process.hrtime.bigint();
+  const keep = opts.keep ?? DEFAULT_KEEP;
+  if (!Number.isInteger(keep) || keep < 1) throw new SnapError('USAGE', `--keep must be a positive integer, got ${keep}`);
+  const rootPath = resolveRoot(rootArg);
+  const source = findSource(rootPath); // before creating anything: a wrong root stays untouched
+  const root = openRoot(rootPath, { create: true });
+  let lock;
+  try {
+    lock = lockRoot(root, 'take', opts.waitMs);
+    await recover(root);
+    const result = await takeLocked(root, source.real, keep, opts);
+    result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return result;
+  } finally {
+    lock?.release();
+    root.close();
+    await emptyTrash(root).catch(() => {}); // best effort; the next run retries
+  }
+}
+
+async function takeLocked(root: Root, sourceDir: string, keep: number, opts: TakeOptions): Promise<TakeResult> {
+  const { catalog, layout } = root;
+  const { name, date } = await pickName(root, opts.now ?? (() => new Date()));
+  const newest = catalog.listSnapshots().at(-1);
+  // Creation order must survive a clock that jumps back (DST, NTP): never before the newest.
+  let takenNs = BigInt(date.getTime()) * 1_000_000n;
+  if (newest && takenNs <= newest.takenNs) takenNs = newest.takenNs + 1n;
+
+  const stage = path.join(layout.staging, name);
+  await fsp.mkdir(stage, { mode: 0o700 });
+  const walker = new SourceWalker(root, {
+    checksum: opts.checksum ?? false,
+    startedNs: BigInt(Date.now()) * 1_000_000n,
+    exclude: opts.exclude,
+    racyWindowMs: opts.racyWindowMs,
+    onFile: opts.onFile,
+  });
+  catalog.begin();
+  let res;
+  let rootStat;
+  try {
+    rootStat = await fsp.stat(sourceDir, { bigint: true });
+    res = await walker.dir(Buffer.from(sourceDir), Buffer.alloc(0), Buffer.from(stage));
+    const rootMeta = { mode: Number(rootStat.mode & 0o7777n), uid: Number(rootStat.uid), gid: Number(rootStat.gid), mtimeNs: rootStat.mtimeNs };
+    await finishDir(stage, rootMeta, root.asRoot);
+    catalog.insertSnapshot({
+      name,
+      takenNs,
+      rootTree: res.tree,
+      rootMode: rootMeta.mode,
+      rootUid: rootMeta.uid,
+      rootGid: rootMeta.gid,
+      rootMtimeNs: rootMeta.mtimeNs,
+      newObjects: walker.placer.newObjects,
+      newBytes: walker.placer.newBytes,
+      warnings: walker.warnings.count,
+    });
+    // Blobs and the staged folder reach the disk before the commit that makes them a snapshot.
+    await syncFileSystem(layout.store);
+    faultPoint('take:before-commit');
+    catalog.commit();
+    faultPoint('take:committed');
+  } catch (e) {
+    catalog.rollback();
+    await removeTree(stage).catch(() => {}); // else the next run's recovery removes it
+    throw wrapFsError(e, 'taking a snapshot');
+  }
+
+  const final = path.join(layout.root, name);
+  await fsp.rename(stage, final);
+  // Moving a folder to a new parent rewrites its '..' entry, which may touch its mtime.
+  const t = nsToUtimeArg(rootStat.mtimeNs);
+  await fsp.utimes(final, t, t);
+  await fsyncDir(layout.root);
+  faultPoint('take:published');
+
+  const rotated = await rotate(root, keep);
+  const gc = rotated.length > 0 ? await collectGarbage(root) : undefined;
+  return {
+    snapshot: name,
+    path: final,
+    files: res.totals.files,
+    dirs: res.totals.dirs,
+    symlinks: walker.counters.symlinks,
+    bytes: res.totals.bytes,
+    hashedFiles: walker.counters.hashedFiles,
+    hashedBytes: walker.counters.hashedBytes,
+    newObjects: walker.placer.newObjects,
+    newBytes: walker.placer.newBytes,
+    dedupBytes: res.totals.bytes - walker.placer.newBytes,
+    warnings: walker.warnings.list,
+    warningCount: walker.warnings.count,
+    rotated,
+    gc,
+    seconds: 0,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The one module that wraps BLAKE3. linksnap prefers `@napi-rs/blake-hash` (native, ~2.9 GB/s
+ * here) and falls back to `blake3-wasm` (~300-400 MB/s) where the native addon does not load
+ * (an unsupported platform, or an install that skipped optional dependencies). Both produce the
+ * same 32-byte digests; test/unit/hasher.test.ts proves it.
+ */
+import { createRequire } from 'node:module';
+
+export const HASH_BYTES = 32;
+
+export interface IncrementalHash {
+  update(data: Uint8Array): void;
+  digest(): Buffer;
+}
+
+interface Backend {
+  name: 'native' | 'wasm';
+  oneShot(data: Uint8Array): Buffer;
+  incremental(): IncrementalHash;
+}
+
+const require = createRequire(import.meta.url);
+
+function loadNative(): Backend | undefined {
+  try {
+    const mod = require('@napi-rs/blake-hash') as {
+      blake3(input: Uint8Array): Buffer;
+      Blake3Hasher: new () => { update(d: Uint8Array): unknown; digestBuffer(): Buffer };
+    };
+    // Probe once: a broken binary should fall back, not fail on the first real file.
+    mod.blake3(Buffer.alloc(0));
+    return {
+      name: 'native',
+      oneShot: (d) => mod.blake3(d),
+      incremental: () => {
+        const h = new mod.Blake3Hasher();
+        return { update: (d) => void h.update(d), digest: () => h.digestBuffer() };
+      },
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function loadWasm(): Backend {
+  const mod = require('blake3-wasm') as {
+    hash(input: Uint8Array): Buffer;
+    createHash(): { update(d: Uint8Array): unknown; digest(): Buffer; dispose?(): void };
+  };
+  return {
+    name: 'wasm',
+    oneShot: (d) => Buffer.from(mod.hash(d)),
+    incremental: () => {
+      const h = mod.createHash();
+      return {
+        update: (d) => void h.update(d),
+        digest: () => {
+          const out = Buffer.from(h.digest());
+          h.dispose?.();
+          return out;
+        },
+      };
+    },
+  };
+}
+
+let backend: Backend | undefined;
+
+function getBackend(): Backend {
+  if (!backend) {
+    const forced = process.env.LINKSNAP_HASHER;
+    backend = forced === 'wasm' ? loadWasm() : (loadNative() ?? loadWasm());
+  }
+  return backend;
+}
+
+/** Which implementation is in use: 'native' or 'wasm' (LINKSNAP_HASHER=wasm forces the latter). */
+export function hasherName(): 'native' | 'wasm' {
+  return getBackend().name;
+}
+
+export function hashBytes(data: Uint8Array): Buffer {
+  return getBackend().oneShot(data);
+}
+
+export function createHash(): IncrementalHash {
+  return getBackend().incremental();
+}
+
+/** Test hook: use a specific backend regardless of what loads. */
+export function _useBackendForTests(which: 'native' | 'wasm'): void {
+  const b = which === 'wasm' ? loadWasm() : loadNative();
+  if (!b) throw new Error(`hasher backend ${which} is not available`);
+  backend = b;
+}

@@ -1,0 +1,30 @@
+/** A counting semaphore: at most `max` of the functions passed to run() are in flight. */
+export class Limiter {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(private readonly max: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  }
+}
+
+/**
+ * Run fn over items with the limiter; waits for all even when one fails, then throws the first
+ * error, so no work is left running behind a failed operation (it might otherwise write into a
+ * staging folder that is being removed).
+ */
+export async function allSettledOrThrow<T, R>(items: readonly T[], fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const results = await Promise.allSettled(items.map((item, i) => fn(item, i)));
+  const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<R>).value);
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { _useBackendForTests, createHash, hashBytes, hasherName } from '../../src/store/hasher.js';
+
+const require = createRequire(import.meta.url);
+
+describe('hasher', () => {
+  it('computes the BLAKE3 test vector for the empty input', () => {
+    expect(hashBytes(Buffer.alloc(0)).toString('hex')).toBe('af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262');
+  });
+
+  it('native and wasm backends give identical digests, one-shot and incremental', () => {
+    let native = true;
+    try {
+      require('@napi-rs/blake-hash');
+    } catch {
+      native = false;
+    }
+    const sizes = [0, 1, 63, 64, 65, 1023, 1024, 1025, 4096, 65536, 1 << 20, (1 << 20) + 7];
+    const inputs = sizes.map((n) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + n) & 0xff)));
+    const digests = (which: 'native' | 'wasm') => {
+      _useBackendForTests(which);
+      return inputs.map((b) => {
+        const inc = createHash();
+        for (let off = 0; off < b.length; off += 1000) inc.update(b.subarray(off, off + 1000));
+        const one = hashBytes(b).toString('hex');
+        expect(inc.digest().toString('hex')).toBe(one);
+        return one;
+      });
+    };
+    const wasm = digests('wasm');
+    expect(hasherName()).toBe('wasm');
+    if (native) {
+      expect(digests('native')).toEqual(wasm);
+      expect(hasherName()).toBe('native');
+    }
+  });
+});
