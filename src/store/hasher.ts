@@ -1,8 +1,11 @@
 /**
- * The one module that wraps BLAKE3. linksnap prefers `@napi-rs/blake-hash` (native, ~2.9 GB/s
- * here) and falls back to `blake3-wasm` (~300-400 MB/s) where the native addon does not load
- * (an unsupported platform, or an install that skipped optional dependencies). Both produce the
- * same 32-byte digests; test/unit/hasher.test.ts proves it.
+ * The one module that wraps BLAKE3. linksnap prefers the native `@napi-rs/blake-hash` binding
+ * (~2.9 GB/s here) and falls back to `blake3-wasm` (~300-400 MB/s) where it does not load. Both
+ * produce the same 32-byte digests; test/unit/hasher.test.ts proves it.
+ *
+ * package.json lists the platform binaries (`@napi-rs/blake-hash-linux-x64-gnu`, `-musl`) as
+ * optional dependencies rather than the umbrella package, because the umbrella's lockfile entry
+ * needs every platform's package to exist in the registry for `npm ci` to accept it.
  */
 import { createRequire } from 'node:module';
 
@@ -21,12 +24,27 @@ interface Backend {
 
 const require = createRequire(import.meta.url);
 
+type NativeModule = {
+  blake3(input: Uint8Array): Buffer;
+  Blake3Hasher: new () => { update(d: Uint8Array): unknown; digestBuffer(): Buffer };
+};
+
+function requireNative(): NativeModule {
+  const candidates = ['@napi-rs/blake-hash', `@napi-rs/blake-hash-${process.platform}-${process.arch}-gnu`, `@napi-rs/blake-hash-${process.platform}-${process.arch}-musl`];
+  let last: unknown;
+  for (const name of candidates) {
+    try {
+      return require(name) as NativeModule;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw last;
+}
+
 function loadNative(): Backend | undefined {
   try {
-    const mod = require('@napi-rs/blake-hash') as {
-      blake3(input: Uint8Array): Buffer;
-      Blake3Hasher: new () => { update(d: Uint8Array): unknown; digestBuffer(): Buffer };
-    };
+    const mod = requireNative();
     // Probe once: a broken binary should fall back, not fail on the first real file.
     mod.blake3(Buffer.alloc(0));
     return {
