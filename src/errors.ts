@@ -59,6 +59,18 @@ export function wrapFsError(e: unknown, doing: string): unknown {
       cause: e,
     });
   }
+  if (code === 'SQLITE_FULL') {
+    return new SnapError('NO_SPACE', `no space left for the catalog while ${doing}`, {
+      hint: 'free some space and run again; the catalog rolled back to its last committed state',
+      cause: e,
+    });
+  }
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+    return new SnapError('CATALOG', `the catalog is damaged (${code}) while ${doing}`, {
+      hint: 'run `snap verify <root>`; see docs/operations.md, "Recovering from damage"',
+      cause: e,
+    });
+  }
   if (code !== undefined) {
     const msg = e instanceof Error ? e.message : String(e);
     return new SnapError('IO', `${code} while ${doing}: ${msg}`, { cause: e });

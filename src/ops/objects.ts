@@ -22,6 +22,29 @@ export class ObjectMissing extends SnapError {
   }
 }
 
+/**
+ * Test seam: pretend the file system allows only this many links per inode, so the EMLINK
+ * replica path runs in a fast test (ext4's real limit of 65,000 is tested behind
+ * LINKSNAP_SLOW_TESTS). 0 = off.
+ */
+const TEST_LINK_LIMIT = Number(process.env.LINKSNAP_TEST_LINK_LIMIT ?? 0);
+
+const testLinkCounts = new Map<string, number>();
+
+async function linkWithLimit(p: string, dest: Buffer | string): Promise<void> {
+  if (TEST_LINK_LIMIT > 0) {
+    // Count synchronously, as the kernel checks atomically: concurrent links must not all pass.
+    if (!testLinkCounts.has(p)) {
+      const nlink = (await fsp.lstat(p).catch(() => undefined))?.nlink ?? 0;
+      if (!testLinkCounts.has(p)) testLinkCounts.set(p, nlink);
+    }
+    const n = testLinkCounts.get(p)!;
+    if (n >= TEST_LINK_LIMIT) throw Object.assign(new Error(`EMLINK (test limit ${TEST_LINK_LIMIT})`), { code: 'EMLINK' });
+    testLinkCounts.set(p, n + 1);
+  }
+  await fsp.link(p, dest);
+}
+
 export class ObjectPlacer {
   private readonly inflight = new Map<string, Promise<void>>();
   /** The replica to link to next, per key, once the first one reached the link limit. */
@@ -89,7 +112,7 @@ export class ObjectPlacer {
     for (;;) {
       const p = objectPath(this.root.layout, key, replica);
       try {
-        await fsp.link(p, dest);
+        await linkWithLimit(p, dest);
         faultPoint('object:linked');
         return;
       } catch (e) {

@@ -66,6 +66,13 @@ export function openRoot(rootArg: string, opts: OpenRootOptions = {}): Root {
   const layout = layoutFor(root);
   checkStoreDir(layout.store, opts.create ?? false);
   if (!opts.readonly) {
+    // Dated folders are hard links into .snap and are renamed from .snap/staging into <root>:
+    // both need one file system. A .snap mounted from elsewhere is refused up front.
+    if (fs.statSync(layout.store).dev !== fs.statSync(root).dev) {
+      throw new SnapError('CROSS_DEVICE', `${layout.store} is on another file system than ${root}`, {
+        hint: 'dated folders are hard links into .snap: keep .snap on the same file system as the root',
+      });
+    }
     for (const dir of [layout.objects, layout.tmp, layout.staging, layout.trash]) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     }

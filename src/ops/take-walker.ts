@@ -35,6 +35,8 @@ export interface WalkOptions {
   /** True for a source path that must be left out (excludes); rel is relative to the source. */
   exclude?: (rel: Buffer, isDir: boolean) => boolean;
   onFile?: (bytes: number) => void;
+  /** Test seams: run just before a source file is opened for reading. */
+  hooks?: { beforeRead?: (abs: Buffer) => Promise<void> | void };
 }
 
 export interface DirResult {
@@ -282,6 +284,7 @@ export class SourceWalker {
     for (let attempt = 1; ; attempt++) {
       let read: ReadResult;
       try {
+        await this.opts.hooks?.beforeRead?.(abs);
         read = await readSourceFile(abs, expect, this.root.layout.tmp, true);
       } catch (e) {
         if (e instanceof NotARegularFile && attempt < MAX_READ_ATTEMPTS) {

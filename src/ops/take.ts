@@ -14,7 +14,7 @@ import path from 'node:path';
 import { openRoot, lockRoot, resolveRoot, type Root } from './root.js';
 import { findSource } from './latest.js';
 import { recover, emptyTrash } from './recover.js';
-import { SourceWalker } from './take-walker.js';
+import { SourceWalker, type WalkOptions } from './take-walker.js';
 import { finishDir } from './place.js';
 import { rotate } from './rotate.js';
 import { collectGarbage, type GcResult } from './gc.js';
@@ -25,6 +25,7 @@ import { nsToUtimeArg } from '../store/times.js';
 import { SnapError, wrapFsError } from '../errors.js';
 import { removeTree } from './recover.js';
 import { faultPoint } from '../util/fault.js';
+import { trace } from '../util/trace.js';
 
 export const DEFAULT_KEEP = 16;
 
@@ -41,6 +42,8 @@ export interface TakeOptions {
   /** Files changed this recently are re-hashed next time (see take-walker.ts); tests narrow it. */
   racyWindowMs?: number;
   onFile?: (bytes: number) => void;
+  /** Test seams (test/fault): called just before a source file is opened for reading. */
+  testHooks?: WalkOptions['hooks'];
 }
 
 export interface TakeResult {
@@ -97,7 +100,10 @@ export async function take(rootArg: string, opts: TakeOptions = {}): Promise<Tak
   let lock;
   try {
     lock = lockRoot(root, 'take', opts.waitMs);
-    await recover(root);
+    const recovered = await recover(root);
+    // A take died here before: the objects it published are unknown to the catalog. Sweep them
+    // now (a full scan of the store, paid only after a crash).
+    if (recovered.stagingRemoved.length > 0) await collectGarbage(root, { sweepStrays: true });
     const result = await takeLocked(root, source.real, keep, opts);
     result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     return result;
@@ -124,6 +130,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number, opts: Tak
     exclude: opts.exclude,
     racyWindowMs: opts.racyWindowMs,
     onFile: opts.onFile,
+    hooks: opts.testHooks,
   });
   catalog.begin();
   let res;
@@ -149,15 +156,21 @@ async function takeLocked(root: Root, sourceDir: string, keep: number, opts: Tak
     await syncFileSystem(layout.store);
     faultPoint('take:before-commit');
     catalog.commit();
+    trace('commit');
     faultPoint('take:committed');
   } catch (e) {
     catalog.rollback();
-    await removeTree(stage).catch(() => {}); // else the next run's recovery removes it
+    // Leave nothing behind: the staging folder, and the objects this take published (after the
+    // rollback the catalog no longer knows them, so they are strays). If this cleanup fails too
+    // (e.g. the disk is still full), the next run's recovery does it.
+    await removeTree(stage).catch(() => {});
+    await collectGarbage(root, { sweepStrays: true }).catch(() => {});
     throw wrapFsError(e, 'taking a snapshot');
   }
 
   const final = path.join(layout.root, name);
   await fsp.rename(stage, final);
+  trace('rename');
   // Moving a folder to a new parent rewrites its '..' entry, which may touch its mtime.
   const t = nsToUtimeArg(rootStat.mtimeNs);
   await fsp.utimes(final, t, t);

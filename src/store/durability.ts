@@ -6,11 +6,13 @@
 import { execFile } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { trace } from '../util/trace.js';
 
 const run = promisify(execFile);
 
 /** Flush every dirty page and inode of the file system holding `p`. */
 export async function syncFileSystem(p: string): Promise<void> {
+  trace('syncfs');
   if (process.env.LINKSNAP_NO_SYNC === '1') return; // tests on tmpfs; documented as unsafe
   try {
     await run('sync', ['-f', p]);
@@ -21,6 +23,7 @@ export async function syncFileSystem(p: string): Promise<void> {
 
 /** fsync a directory so a rename or link inside it survives a power cut. */
 export async function fsyncDir(dir: string): Promise<void> {
+  trace(`fsync-dir`);
   if (process.env.LINKSNAP_NO_SYNC === '1') return;
   const fh = await fsp.open(dir, 'r');
   try {
