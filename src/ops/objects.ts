@@ -2,6 +2,7 @@
  * Making sure an inode exists in .snap/objects and hard-linking it into a folder being built.
  * Shared by take (new content from the source) and materialize/repair (content from the store).
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Root } from './root.js';
 import { objectKeyString, objectPath, type ObjectKey } from '../store/layout.js';
@@ -130,6 +131,25 @@ export class ObjectPlacer {
         replica = await this.nextReplica(key, ks, replica);
       }
     }
+  }
+
+  /**
+   * The fast path of link(): one synchronous link(2) to the current replica. Returns false when
+   * the slow path is needed (link limit reached, object missing, test limit active), so the
+   * caller falls back to the async link() which handles those.
+   */
+  linkSync(key: ObjectKey, dest: Buffer): boolean {
+    if (TEST_LINK_LIMIT > 0) return false;
+    const ks = objectKeyString(key);
+    try {
+      fs.linkSync(objectPath(this.root.layout, key, this.replicaHint.get(ks) ?? 0), dest);
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'EMLINK' || code === 'ENOENT') return false;
+      throw e;
+    }
+    faultPoint('object:linked');
+    return true;
   }
 
   private async nextReplica(key: ObjectKey, ks: string, full: number): Promise<number> {

@@ -4,11 +4,11 @@
  * listing per level of depth, never the whole tree. Files of a folder are handled concurrently
  * (the limiter bounds the I/O in flight); subfolders one after another, depth first.
  */
-import type fs from 'node:fs';
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Root } from './root.js';
 import { ObjectPlacer, ObjectMissing, type ContentSource } from './objects.js';
-import { finishDir, makeDir, placeSymlink } from './place.js';
+import { finishDirSync, placeSymlink, placeSymlinkSync } from './place.js';
 import { treeDigest, type DigestInput } from './tree-digest.js';
 import { Warnings } from './warnings.js';
 import { Kind, type Entry, type EntryMeta, type TreeTotals } from '../model/entry.js';
@@ -80,12 +80,18 @@ export class SourceWalker {
     this.placer = new ObjectPlacer(root);
   }
 
-  /** Walk `srcAbs` (the folder at `rel` in the source) into the existing folder `stageAbs`. */
+  /**
+   * Walk `srcAbs` (the folder at `rel` in the source) into the existing folder `stageAbs`.
+   *
+   * Metadata-only work (lstat, link of an unchanged file, symlinks, folders) uses synchronous
+   * syscalls: it is one syscall each and the async machinery cost more than the syscall. Files
+   * that must be read go to the limiter and run concurrently on the thread pool meanwhile.
+   */
   async dir(srcAbs: Buffer, rel: Buffer, stageAbs: Buffer): Promise<DirResult> {
     const { catalog } = this.root;
     let names: Buffer[];
     try {
-      names = await fsp.readdir(srcAbs, { encoding: 'buffer' });
+      names = fs.readdirSync(srcAbs, { encoding: 'buffer' });
     } catch (e) {
       const code = errnoCode(e);
       if (rel.length > 0 && (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT' || code === 'ENOTDIR')) {
@@ -96,24 +102,34 @@ export class SourceWalker {
     names.sort(Buffer.compare);
     const cache = catalog.statCacheDir(rel);
     const seen = new Set<string>();
-
-    // Files and symlinks concurrently.
-    const stats = await allSettledOrThrow(names, (name) => this.limiter.run(() => this.lstat(joinPath(srcAbs, name), joinPath(rel, name))));
     const items: (DigestInput | undefined)[] = new Array(names.length);
-    await allSettledOrThrow(names, (name, i) => {
-      const st = stats[i];
-      if (!st || st.isDirectory()) return Promise.resolve();
+    const stats: (fs.BigIntStats | undefined)[] = new Array(names.length);
+    const pending: Promise<void>[] = [];
+
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
       const childRel = joinPath(rel, name);
-      if (this.opts.exclude?.(childRel, false)) return Promise.resolve();
+      const st = (stats[i] = this.lstatSync(joinPath(srcAbs, name), childRel));
+      if (!st || st.isDirectory()) continue;
+      if (this.opts.exclude?.(childRel, false)) continue;
       const key = name.toString('latin1');
       const cached = cache.get(key);
       // It was a folder last time: drop that folder's cache rows.
       if (cached && cached.hash === null) catalog.deleteStatSubtree(childRel);
-      return this.limiter.run(async () => {
-        items[i] = await this.leaf(srcAbs, stageAbs, rel, name, st, cached);
-        if (items[i]) seen.add(key);
-      });
-    });
+      const fast = this.leafSync(srcAbs, stageAbs, rel, name, st, cached);
+      if (fast !== 'slow') {
+        items[i] = fast;
+        if (fast) seen.add(key);
+        continue;
+      }
+      pending.push(
+        this.limiter.run(async () => {
+          items[i] = await this.leaf(srcAbs, stageAbs, rel, name, st, cached);
+          if (items[i]) seen.add(key);
+        }),
+      );
+    }
+    await allSettledOrThrow(pending, (p) => p);
 
     // Subfolders one at a time, depth first: memory stays proportional to depth, not tree size.
     for (let i = 0; i < names.length; i++) {
@@ -123,10 +139,10 @@ export class SourceWalker {
       const childRel = joinPath(rel, name);
       if (this.opts.exclude?.(childRel, true)) continue;
       const childStage = joinPath(stageAbs, name);
-      await makeDir(childStage);
+      fs.mkdirSync(childStage, { mode: 0o700 });
       const sub = await this.dir(joinPath(srcAbs, name), childRel, childStage);
       const meta = metaOf(st);
-      await finishDir(childStage, meta, this.root.asRoot);
+      finishDirSync(childStage, meta, this.root.asRoot);
       items[i] = { entry: { name, kind: Kind.Dir, ...meta, size: 0, subtree: sub.tree }, childDigest: sub.digest };
       const key = name.toString('latin1');
       seen.add(key);
@@ -166,9 +182,9 @@ export class SourceWalker {
     return { tree, digest, totals };
   }
 
-  private async lstat(abs: Buffer, rel: Buffer): Promise<fs.BigIntStats | undefined> {
+  private lstatSync(abs: Buffer, rel: Buffer): fs.BigIntStats | undefined {
     try {
-      return await fsp.lstat(abs, { bigint: true });
+      return fs.lstatSync(abs, { bigint: true });
     } catch (e) {
       const code = errnoCode(e);
       if (code === 'ENOENT') this.warnings.add('vanished', rel, 'listed but gone before it could be read');
@@ -176,6 +192,42 @@ export class SourceWalker {
       else throw e;
       return undefined;
     }
+  }
+
+  /**
+   * The synchronous fast path for a non-folder entry: symlinks, special files, and files the
+   * quick check trusts whose object links on the first try. 'slow' sends the entry to leaf().
+   */
+  private leafSync(
+    srcDir: Buffer,
+    stageDir: Buffer,
+    rel: Buffer,
+    name: Buffer,
+    st: fs.BigIntStats,
+    cached: StatRow | undefined,
+  ): DigestInput | undefined | 'slow' {
+    if (st.isSymbolicLink()) {
+      const childRel = joinPath(rel, name);
+      let target: Buffer;
+      try {
+        target = fs.readlinkSync(joinPath(srcDir, name), { encoding: 'buffer' });
+      } catch (e) {
+        return this.skipOnRace(e, childRel);
+      }
+      const meta = metaOf(st);
+      placeSymlinkSync(target, joinPath(stageDir, name), meta, this.root.asRoot);
+      this.counters.symlinks++;
+      return { entry: { name, kind: Kind.Symlink, ...meta, size: target.length, target } };
+    }
+    if (!st.isFile()) return 'slow';
+    const hash = this.opts.checksum ? undefined : cacheHit(cached, st);
+    if (!hash) return 'slow';
+    const meta = metaOf(st);
+    if (!this.placer.linkSync({ hash, ...meta, mtimeUs: nsToUs(meta.mtimeNs) }, joinPath(stageDir, name))) return 'slow';
+    const size = Number(st.size);
+    this.counters.reusedFiles++;
+    this.opts.onFile?.(size);
+    return { entry: { name, kind: Kind.File, ...meta, size, hash } };
   }
 
   /** A file, symlink or special file; undefined when it is skipped (with a warning). */
@@ -289,7 +341,7 @@ export class SourceWalker {
       } catch (e) {
         if (e instanceof NotARegularFile && attempt < MAX_READ_ATTEMPTS) {
           // Replaced by a new file (a sync tool's rename): read the new one if it is a file.
-          const again = await this.lstat(abs, rel);
+          const again = this.lstatSync(abs, rel);
           if (!again) return undefined;
           if (!again.isFile()) return this.skipOnRace(e, rel);
           expect = { dev: again.dev, ino: again.ino };
