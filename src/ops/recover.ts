@@ -6,6 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Root } from './root.js';
 import { fsyncDir } from '../store/durability.js';
+import { trashPath } from './remove.js';
 import { errnoCode } from '../errors.js';
 
 export interface RecoveryReport {
@@ -80,7 +81,7 @@ export async function recover(root: Root): Promise<RecoveryReport> {
   for (const snap of catalog.listSnapshots()) {
     if (snap.state !== 'deleting') continue;
     const folder = path.join(layout.root, snap.name);
-    if (await exists(folder)) await fsp.rename(folder, path.join(layout.trash, snap.name));
+    if (await exists(folder)) await fsp.rename(folder, await trashPath(layout.trash, snap.name));
     catalog.deleteSnapshot(snap.name);
     report.prunesFinished.push(snap.name);
   }

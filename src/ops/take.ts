@@ -30,7 +30,10 @@ import { trace } from '../util/trace.js';
 export const DEFAULT_KEEP = 16;
 
 export interface TakeOptions {
-  /** Keep the newest N snapshots after this take (the seed's numRotations). */
+  /**
+   * Keep the newest N snapshots after this take (the seed's numRotations): keep-last N for this
+   * run. Without it the root's saved policy applies, else keep-last 16 (docs/retention.md).
+   */
   keep?: number;
   /** Re-hash every file instead of trusting size+mtime+ctime+inode. */
   checksum?: boolean;
@@ -92,8 +95,8 @@ async function pickName(root: Root, now: () => Date): Promise<{ name: string; da
 
 export async function take(rootArg: string, opts: TakeOptions = {}): Promise<TakeResult> {
   const t0 = process.hrtime.bigint();
-  const keep = opts.keep ?? DEFAULT_KEEP;
-  if (!Number.isInteger(keep) || keep < 1) throw new SnapError('USAGE', `--keep must be a positive integer, got ${keep}`);
+  const keep = opts.keep;
+  if (keep !== undefined && (!Number.isInteger(keep) || keep < 1)) throw new SnapError('USAGE', `--keep must be a positive integer, got ${keep}`);
   const rootPath = resolveRoot(rootArg);
   const source = findSource(rootPath); // before creating anything: a wrong root stays untouched
   const root = openRoot(rootPath, { create: true });
@@ -114,7 +117,7 @@ export async function take(rootArg: string, opts: TakeOptions = {}): Promise<Tak
   }
 }
 
-async function takeLocked(root: Root, sourceDir: string, keep: number, opts: TakeOptions): Promise<TakeResult> {
+async function takeLocked(root: Root, sourceDir: string, keep: number | undefined, opts: TakeOptions): Promise<TakeResult> {
   const { catalog, layout } = root;
   const { name, date } = await pickName(root, opts.now ?? (() => new Date()));
   const newest = catalog.listSnapshots().at(-1);

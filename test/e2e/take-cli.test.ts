@@ -56,3 +56,16 @@ describe('snap take / list (CLI)', () => {
     expect(r.stdout).toMatch(/Exit codes:[\s\S]*4\s+another linksnap run holds the lock/);
   });
 });
+
+describe('output into a closed pipe', () => {
+  it('stops quietly when the reader goes away (snap find … | head -1)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { CLI } = await import('../helpers/cli.js');
+    const { root, latest } = newRoot();
+    for (let i = 0; i < 4000; i++) fs.writeFileSync(path.join(latest, `file-with-a-long-name-${i}.txt`), String(i));
+    expect(runCli(['take', root, '-q']).code).toBe(0);
+    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" find "${root}" '**' | head -1 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+    expect(r.stderr).toMatch(/status=0/);
+    expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
+  });
+});

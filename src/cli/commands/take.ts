@@ -1,23 +1,32 @@
 import type { Command } from 'commander';
-import { take, DEFAULT_KEEP } from '../../ops/take.js';
+import { take } from '../../ops/take.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { nonNegativeNumber, positiveInt } from '../options.js';
+import { excludeOption, excludesFor, noDefaultExcludesOption, type ExcludeCliOptions } from '../excludes-options.js';
+import { runTakeDryRun, startTakeProgress } from '../take-extras.js';
 
 export function registerTake(program: Command): void {
   program
     .command('take')
-    .description('snapshot <root>/.latest into <root>/YYYY-MM-DD_HH.MM.SS, then keep the newest --keep')
+    .description('snapshot <root>/.latest into <root>/YYYY-MM-DD_HH.MM.SS, then apply the retention policy')
     .argument('<root>', 'the backup root: the folder holding .latest and the dated folders')
-    .option('--keep <n>', `keep the newest n snapshots (the seed's numRotations)`, positiveInt('--keep'), DEFAULT_KEEP)
+    .option('--keep <n>', `keep the newest n snapshots this run (the seed's numRotations); default: the saved policy (snap config), else 16`, positiveInt('--keep'))
     .option('--checksum', 're-hash every file instead of trusting size, mtime, ctime and inode')
     .option('--wait <seconds>', 'wait this long for another run to release the lock', nonNegativeNumber('--wait'), 10)
     .option('--json', 'print a JSON summary on stdout instead of the path')
     .option('-q, --quiet', 'no summary on stderr')
+    .option('-v, --verbose', 'also list excluded paths and how many files were read')
+    .option('--dry-run', 'list what would be stored and what is excluded; change nothing (no store, no lock)')
+    .addOption(excludeOption())
+    .addOption(noDefaultExcludesOption())
     .action(
-      action(async (rootArg: string, o: { keep: number; checksum?: boolean; wait: number; json?: boolean; quiet?: boolean }) => {
-        const r = await take(rootArg, { keep: o.keep, checksum: o.checksum, waitMs: o.wait * 1000 });
+      action(async (rootArg: string, o: { keep?: number; checksum?: boolean; wait: number; json?: boolean; quiet?: boolean } & ExcludeCliOptions & { verbose?: boolean; dryRun?: boolean }) => {
+        if (o.dryRun) return runTakeDryRun(rootArg, o);
+        const exclude = excludesFor(rootArg, o, o.verbose ? (p) => io.err(`snap: excluded: ${p}\n`) : undefined);
+        const progress = startTakeProgress(rootArg, o.quiet || o.json);
+        const r = await progress.run(() => take(rootArg, { keep: o.keep, checksum: o.checksum, waitMs: o.wait * 1000, exclude, onFile: progress.onFile }));
         for (const w of r.warnings) io.err(`snap: warning: ${w.path}: ${w.message}\n`);
         if (r.warningCount > r.warnings.length) io.err(`snap: warning: ... and ${r.warningCount - r.warnings.length} more\n`);
         if (o.json) {
@@ -50,6 +59,7 @@ export function registerTake(program: Command): void {
                 `${formatBytes(r.newBytes)} new in ${plural(r.newObjects, 'blob')}, ${formatBytes(r.dedupBytes)} shared${rot}; ` +
                 `${formatSeconds(r.seconds)}\n`,
             );
+            if (o.verbose) io.err(`snap: read and hashed ${plural(r.hashedFiles, 'file')} (${formatBytes(r.hashedBytes)}); the rest were unchanged (stat cache)\n`);
           }
           io.out(r.path + '\n'); // last line of stdout, as the seed script prints its folder
         }

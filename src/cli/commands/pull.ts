@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { pull } from '../../ops/pull.js';
+import { DEFAULT_CONCURRENCY } from '../../ops/push.js';
+import { action, processIo as io } from '../run.js';
+import { EXIT } from '../exit-codes.js';
+import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
+import { nonNegativeNumber, positiveInt } from '../options.js';
+import { startProgress } from '../progress.js';
+
+export function registerPull(program: Command): void {
+  program
+    .command('pull')
+    .description('rebuild a store and its dated folders from an offsite replica, into an empty root')
+    .argument('<replica>', 's3://<bucket>/<prefix>')
+    .argument('<root>', 'an empty or new folder to rebuild the backup root in')
+    .argument('[snapshots...]', 'only these snapshots (default: all)')
+    .option('--endpoint <url>', 'S3-compatible server (MinIO, Ceph, Garage, R2, B2...); default: AWS or $AWS_ENDPOINT_URL')
+    .option('--concurrency <n>', 'blobs downloaded at once', positiveInt('--concurrency'), DEFAULT_CONCURRENCY)
+    .option('--wait <seconds>', 'wait this long for another run to release the lock', nonNegativeNumber('--wait'), 10)
+    .option('--json', 'print a JSON summary on stdout')
+    .option('-q, --quiet', 'no summary on stderr')
+    .addHelpText('after', '\nAn interrupted pull can be run again: contents already in place are checked and reused.\nSee docs/replicas.md.')
+    .action(
+      action(async (url: string, rootArg: string, snapshots: string[], o: { endpoint?: string; concurrency: number; wait: number; json?: boolean; quiet?: boolean }) => {
+        const progress = startProgress({ label: 'pull', itemName: 'blobs', quiet: o.quiet || o.json });
+        let r;
+        try {
+          r = await pull(url, rootArg, {
+            endpoint: o.endpoint,
+            concurrency: o.concurrency,
+            snapshots,
+            waitMs: o.wait * 1000,
+            onProgress: (p) => progress.update({ doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneBlobs, totalItems: p.totalBlobs }),
+          });
+        } finally {
+          progress.stop();
+        }
+        if (o.json) io.out(toJson(r));
+        else {
+          if (!o.quiet) {
+            io.err(
+              `snap: pulled ${plural(r.snapshots.length, 'snapshot')} from ${r.url} (generation ${r.generation}): ` +
+                `${plural(r.downloadedBlobs, 'blob')} (${formatBytes(r.downloadedBytes)}) downloaded, ${r.reusedBlobs} reused, ` +
+                `${plural(r.objects, 'object')} published; ${formatSeconds(r.seconds)}\n`,
+            );
+          }
+          io.out(r.root + '\n');
+        }
+        return EXIT.OK;
+      }),
+    );
+}

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { restore } from '../../ops/restore.js';
+import { action, processIo as io } from '../run.js';
+import { EXIT } from '../exit-codes.js';
+import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
+import { startProgress } from '../progress.js';
+
+export function registerRestore(program: Command): void {
+  program
+    .command('restore')
+    .description('copy a file, a folder or a whole snapshot out of a snapshot, as independent files with their metadata')
+    .argument('<root>', 'the backup root')
+    .argument('<snapshot>', 'the snapshot name (or its folder path)')
+    .argument('[path]', 'the file or folder inside the snapshot (default: all of it)')
+    .requiredOption('--to <dest>', 'where to: inside <dest> when it is an existing folder, else <dest> is the new name')
+    .option('--force', 'merge into an existing target: replace files and symlinks in the way, keep everything else')
+    .option('--json', 'print a JSON summary on stdout')
+    .option('-q, --quiet', 'no summary on stderr')
+    .option('-v, --verbose', 'also say how many existing paths were replaced and how long it took')
+    .action(
+      action(async (rootArg: string, snapshot: string, relPath: string | undefined, o: { to: string; force?: boolean; json?: boolean; quiet?: boolean; verbose?: boolean }) => {
+        const progress = startProgress({ label: 'restore', quiet: o.quiet || o.json });
+        let r;
+        try {
+          r = await restore(rootArg, snapshot, { path: relPath, to: o.to, force: o.force, onProgress: progress.update });
+        } finally {
+          progress.stop();
+        }
+        if (o.json) {
+          const { targetBytes: _bytes, ...shown } = r;
+          io.out(toJson(shown));
+          return EXIT.OK;
+        }
+        if (!o.quiet) {
+          const what = r.kind === 'dir' ? `${plural(r.files, 'file')}, ${plural(r.dirs, 'folder')}, ${plural(r.symlinks, 'symlink')}, ${formatBytes(r.bytes)}` : r.kind === 'file' ? formatBytes(r.bytes) : 'symlink';
+          const extra = o.verbose ? `; ${plural(r.replaced, 'existing path')} replaced; ${formatSeconds(r.seconds)}` : '';
+          io.err(`snap: restored ${r.path} from ${r.snapshot} (${what})${extra}\n`);
+        }
+        io.out(r.target + '\n');
+        return EXIT.OK;
+      }),
+    );
+}

@@ -1,0 +1,50 @@
+/**
+ * The exclude options shared by `take` (and `take --dry-run`) and `diff` against `.latest`:
+ * `--exclude <pattern>` (repeatable), `--no-default-excludes`. `<root>/.snapignore` is always
+ * read. See src/ops/excludes.ts for the rules and their order.
+ */
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { buildExcludes } from '../ops/excludes.js';
+import { showName } from '../util/paths.js';
+
+export interface ExcludeCliOptions {
+  exclude?: string[];
+  /** commander turns --no-default-excludes into defaultExcludes: false. */
+  defaultExcludes?: boolean;
+}
+
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}
+
+export function excludeOption(): Option {
+  return new Option('--exclude <pattern>', 'leave out paths matching this gitignore-style pattern (repeatable); <root>/.snapignore is read too').argParser(collect);
+}
+
+export function noDefaultExcludesOption(): Option {
+  return new Option('--no-default-excludes', "keep sync tools' temporary files (.syncthing.*.tmp, ~syncthing~*.tmp, *.!sync, .sync/), left out by default");
+}
+
+export function addExcludeOptions(cmd: Command): Command {
+  return cmd.addOption(excludeOption()).addOption(noDefaultExcludesOption());
+}
+
+/**
+ * The exclude predicate for a root, or undefined when no rule is active. With `onExcluded`,
+ * every path left out is reported (for --verbose).
+ */
+export function excludesFor(
+  rootArg: string,
+  o: ExcludeCliOptions,
+  onExcluded?: (shown: string) => void,
+): ((rel: Buffer, isDir: boolean) => boolean) | undefined {
+  const m = buildExcludes(path.resolve(rootArg), { patterns: o.exclude, defaults: o.defaultExcludes !== false });
+  if (m.empty) return undefined;
+  if (!onExcluded) return (rel, isDir) => m.exclude(rel, isDir);
+  return (rel, isDir) => {
+    const out = m.exclude(rel, isDir);
+    if (out) onExcluded(showName(rel) + (isDir ? '/' : ''));
+    return out;
+  };
+}

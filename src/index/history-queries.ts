@@ -1,0 +1,92 @@
+/**
+ * Catalog queries for the everyday read-only commands (stats, log, find, diff): what snapshots
+ * share and what each holds alone. Kept out of catalog.ts so that file stays the write path.
+ */
+import type { Catalog } from './catalog.js';
+import { Kind } from '../model/entry.js';
+
+/** Every folder edge (parent tree → child tree) in the catalog. One row per folder entry. */
+export function treeEdges(catalog: Catalog): Map<number, number[]> {
+  const edges = new Map<number, number[]>();
+  const rows = catalog.db.prepare(`SELECT tree, subtree FROM entries WHERE subtree IS NOT NULL`).raw(true).all() as [number, number][];
+  for (const [parent, child] of rows) {
+    let l = edges.get(parent);
+    if (!l) edges.set(parent, (l = []));
+    l.push(child);
+  }
+  return edges;
+}
+
+/** Owner marker for a tree or object reached from more than one snapshot. */
+export const SHARED = -1;
+
+export interface ExclusiveUsage {
+  /** snapshot id → objects only it references, and their stored bytes (all replicas). */
+  bySnapshot: Map<number, { objects: number; bytes: number }>;
+  /** Objects referenced by two or more snapshots. */
+  shared: { objects: number; bytes: number };
+}
+
+/**
+ * Which objects only one snapshot references — what pruning that snapshot alone would free.
+ *
+ * `treeOwner` maps every reachable tree to the one snapshot reaching it, or SHARED. An object is
+ * exclusive to snapshot s when every tree naming it is owned by s. Done in SQL over the distinct
+ * file entries (not snapshots × files): a temp table holds the tree owners, one GROUP BY finds
+ * each object's owner, a second sums per owner.
+ */
+export function exclusiveUsage(catalog: Catalog, treeOwner: Map<number, number>): ExclusiveUsage {
+  const db = catalog.db;
+  db.exec(`CREATE TEMP TABLE IF NOT EXISTS stats_tree_owner (tree INTEGER PRIMARY KEY, owner INTEGER NOT NULL)`);
+  db.exec(`DELETE FROM stats_tree_owner`);
+  const ins = db.prepare(`INSERT INTO stats_tree_owner (tree, owner) VALUES (?, ?)`);
+  db.transaction(() => {
+    for (const [tree, owner] of treeOwner) ins.run(tree, owner);
+  })();
+  // mtime_us = floor(mtime_ns / 1000), also for negative (pre-1970) times, as objects are keyed.
+  const rows = db
+    .prepare(
+      `WITH obj AS (
+         SELECT e.hash AS hash, e.mode AS mode, e.uid AS uid, e.gid AS gid,
+                (e.mtime_ns - ((e.mtime_ns % 1000) + 1000) % 1000) / 1000 AS mtime_us,
+                CASE WHEN min(t.owner) = max(t.owner) THEN min(t.owner) ELSE ${SHARED} END AS owner
+         FROM entries e JOIN stats_tree_owner t ON t.tree = e.tree
+         WHERE e.kind = ${Kind.File}
+         GROUP BY 1, 2, 3, 4, 5)
+       SELECT obj.owner AS owner, count(*) AS n, coalesce(sum(o.size * o.replicas), 0) AS bytes
+       FROM obj JOIN objects o ON o.hash = obj.hash AND o.mode = obj.mode AND o.uid = obj.uid
+         AND o.gid = obj.gid AND o.mtime_us = obj.mtime_us
+       GROUP BY obj.owner`,
+    )
+    .safeIntegers(true)
+    .all() as { owner: bigint; n: bigint; bytes: bigint }[];
+  db.exec(`DELETE FROM stats_tree_owner`);
+  const bySnapshot = new Map<number, { objects: number; bytes: number }>();
+  let shared = { objects: 0, bytes: 0 };
+  for (const r of rows) {
+    const v = { objects: Number(r.n), bytes: Number(r.bytes) };
+    if (Number(r.owner) === SHARED) shared = v;
+    else bySnapshot.set(Number(r.owner), v);
+  }
+  return { bySnapshot, shared };
+}
+
+/** Store totals from the objects table: inodes (with replicas), distinct contents, bytes. */
+export function storeTotals(catalog: Catalog): { objects: number; replicas: number; contents: number; bytes: number; contentBytes: number } {
+  const r = catalog.db
+    .prepare(
+      `SELECT count(*) AS objects, coalesce(sum(replicas), 0) AS replicas, coalesce(sum(size * replicas), 0) AS bytes,
+         (SELECT count(*) FROM (SELECT DISTINCT hash FROM objects)) AS contents,
+         (SELECT coalesce(sum(size), 0) FROM (SELECT hash, max(size) AS size FROM objects GROUP BY hash)) AS content_bytes
+       FROM objects`,
+    )
+    .safeIntegers(true)
+    .get() as Record<string, bigint>;
+  return {
+    objects: Number(r.objects),
+    replicas: Number(r.replicas),
+    contents: Number(r.contents),
+    bytes: Number(r.bytes),
+    contentBytes: Number(r.content_bytes),
+  };
+}
