@@ -282,6 +282,14 @@ export class Catalog {
     );
   }
 
+  /** Record an object unless the catalog has it; true when the row is new. One statement. */
+  ensureObject(k: ObjectRowKey, size: number): boolean {
+    return (
+      this.st(`INSERT OR IGNORE INTO objects (hash, mode, uid, gid, mtime_us, size) VALUES (?, ?, ?, ?, ?, ?)`).run(k.hash, k.mode, k.uid, k.gid, k.mtimeUs, size)
+        .changes > 0
+    );
+  }
+
   setReplicas(k: ObjectRowKey, replicas: number): void {
     this.st(`UPDATE objects SET replicas = ? WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`).run(
       replicas,

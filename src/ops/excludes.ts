@@ -90,13 +90,40 @@ export function buildExcludes(rootPath: string, opts: ExcludeOptions = {}): Excl
     ig.add(asBytes(p));
     rules++;
   }
+  const sources = { defaults, snapignore, patterns: patterns.length };
+  if (defaults && snapignore === undefined && patterns.length === 0) {
+    // Only the defaults: they are basename patterns, so a direct test of the last component
+    // gives the same answers as the gitignore engine at a fraction of its cost per path
+    // (test/unit/excludes-defaults.test.ts checks the two agree).
+    return { empty: false, sources, exclude: (rel, isDir) => matchesDefaultExclude(rel, isDir) };
+  }
   return {
     empty: rules === 0,
-    sources: { defaults, snapignore, patterns: patterns.length },
+    sources,
     exclude(rel: Buffer, isDir: boolean): boolean {
       if (rel.length === 0) return false;
       const s = rel.toString('latin1');
       return ig.ignores(isDir ? s + '/' : s);
     },
   };
+}
+
+const SYNCTHING = Buffer.from('.syncthing.');
+const SYNCTHING_WIN = Buffer.from('~syncthing~');
+const TMP = Buffer.from('.tmp');
+const BANG_SYNC = Buffer.from('.!sync');
+const DOT_SYNC = Buffer.from('.sync');
+
+/** DEFAULT_EXCLUDES as a direct test of the path's last component. */
+export function matchesDefaultExclude(rel: Buffer, isDir: boolean): boolean {
+  const base = rel.subarray(rel.lastIndexOf(0x2f) + 1);
+  if (isDir && base.equals(DOT_SYNC)) return true;
+  const endsWith = (suffix: Buffer) => base.length >= suffix.length && base.subarray(base.length - suffix.length).equals(suffix);
+  const startsWith = (prefix: Buffer) => base.length >= prefix.length && base.subarray(0, prefix.length).equals(prefix);
+  if (endsWith(BANG_SYNC) && base.length >= BANG_SYNC.length) return true;
+  if (endsWith(TMP)) {
+    if (startsWith(SYNCTHING) && base.length >= SYNCTHING.length + TMP.length) return true;
+    if (startsWith(SYNCTHING_WIN) && base.length >= SYNCTHING_WIN.length + TMP.length) return true;
+  }
+  return false;
 }

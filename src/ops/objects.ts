@@ -9,6 +9,7 @@ import { objectKeyString, objectPath, type ObjectKey } from '../store/layout.js'
 import { applyInodeMeta, copyToTmp, publish, writeTmpFile } from '../store/blobfile.js';
 import { SnapError, errnoCode } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
+import { markDirty } from './dirty.js';
 
 export interface ContentSource {
   /** The whole content in memory (small files). */
@@ -31,6 +32,11 @@ export class ObjectMissing extends SnapError {
 const TEST_LINK_LIMIT = Number(process.env.LINKSNAP_TEST_LINK_LIMIT ?? 0);
 
 const testLinkCounts = new Map<string, number>();
+
+/** True when the simulated link limit is on: only this module's link() can honour it. */
+export function testLinkLimitActive(): boolean {
+  return TEST_LINK_LIMIT > 0;
+}
 
 async function linkWithLimit(p: string, dest: Buffer | string): Promise<void> {
   if (TEST_LINK_LIMIT > 0) {
@@ -73,7 +79,7 @@ export class ObjectPlacer {
     }
     const known = this.root.catalog.getObject(key) !== undefined;
     if (known && !force) return this.discard(src);
-    const work = this.create(key, size, src, known);
+    const work = this.create(key, size, src, known, force);
     this.inflight.set(ks, work);
     try {
       await work;
@@ -82,7 +88,7 @@ export class ObjectPlacer {
     }
   }
 
-  private async create(key: ObjectKey, size: number, src: ContentSource, known: boolean): Promise<void> {
+  private async create(key: ObjectKey, size: number, src: ContentSource, known: boolean, force: boolean): Promise<void> {
     const { layout, asRoot } = this.root;
     const tmp = src.tmpPath ?? (await writeTmpFile(layout.tmp, src.data ?? Buffer.alloc(0)));
     try {
@@ -91,15 +97,18 @@ export class ObjectPlacer {
       await fsp.rm(tmp, { force: true });
       throw e;
     }
-    // A name the catalog does not know is a leftover of a run that never committed (maybe only
-    // half written before a power cut): it may be replaced. A known one never is.
-    const outcome = await publish(tmp, objectPath(layout, key), true);
+    await markDirty(this.root);
+    // An existing object file is complete: either known, or published by this run (see
+    // dirty.ts). Only a forced re-creation (repair, pull) replaces a damaged one.
+    const outcome = await publish(tmp, objectPath(layout, key), force);
     faultPoint('object:published');
-    if (outcome === 'exists') throw new SnapError('IO', `could not publish object ${objectPath(layout, key)}`);
-    if (!known) {
+    if (outcome === 'exists' && force) throw new SnapError('IO', `could not publish object ${objectPath(layout, key)}`);
+    if (!known && this.root.catalog.getObject(key) === undefined) {
       this.root.catalog.insertObject(key, size);
-      this.newObjects++;
-      this.newBytes += size;
+      if (outcome === 'published') {
+        this.newObjects++;
+        this.newBytes += size;
+      }
     }
   }
 
@@ -138,6 +147,11 @@ export class ObjectPlacer {
    * the slow path is needed (link limit reached, object missing, test limit active), so the
    * caller falls back to the async link() which handles those.
    */
+  /** The object file to link to next for `key` (replica 0 until the link limit moved it on). */
+  currentPath(key: ObjectKey): string {
+    return objectPath(this.root.layout, key, this.replicaHint.get(objectKeyString(key)) ?? 0);
+  }
+
   linkSync(key: ObjectKey, dest: Buffer): boolean {
     if (TEST_LINK_LIMIT > 0) return false;
     const ks = objectKeyString(key);
@@ -165,6 +179,7 @@ export class ObjectPlacer {
         const { layout, asRoot } = this.root;
         const tmp = await copyToTmp(objectPath(layout, key, 0), layout.tmp);
         await applyInodeMeta(tmp, key, asRoot);
+        await markDirty(this.root);
         await publish(tmp, objectPath(layout, key, target), true);
         this.root.catalog.setReplicas(key, target + 1);
       }

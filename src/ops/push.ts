@@ -40,7 +40,8 @@ import { Limiter, allSettledOrThrow } from '../util/limit.js';
 import { SnapError, errnoCode, wrapFsError } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
 
-export const DEFAULT_CONCURRENCY = 4;
+import { DEFAULT_CONCURRENCY } from '../replica/defaults.js';
+export { DEFAULT_CONCURRENCY };
 
 export interface TransferProgress {
   phase: 'upload' | 'download' | 'verify';

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Root } from './root.js';
-import { ObjectPlacer, ObjectMissing, type ContentSource } from './objects.js';
+import { ObjectPlacer, ObjectMissing, testLinkLimitActive, type ContentSource } from './objects.js';
 import { finishDirSync, placeSymlink, placeSymlinkSync } from './place.js';
 import { treeDigest, type DigestInput } from './tree-digest.js';
 import { Warnings } from './warnings.js';
@@ -18,6 +18,17 @@ import { NotARegularFile, readSourceFile, type ReadResult } from '../store/blobf
 import { joinPath } from '../util/paths.js';
 import { Limiter, allSettledOrThrow } from '../util/limit.js';
 import { errnoCode } from '../errors.js';
+import { INGEST_SMALL_LIMIT, type IngestJob, type IngestResult } from '../store/ingest-sync.js';
+import type { IngestPool } from '../store/ingest-pool.js';
+
+/** Files per message to an ingest worker: enough to amortise the message, small for balance. */
+const INGEST_BATCH = 64;
+/** Links per message for unchanged files: a link is cheap, so batches are larger. */
+const LINK_BATCH = 256;
+/** Folders walked concurrently (see dir()). */
+const MAX_DIRS_IN_FLIGHT = 64;
+
+type StatLike = Pick<fs.BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;
 
 /**
  * A file whose mtime or ctime is this close to the take's start is not trusted to the cache: a
@@ -72,9 +83,11 @@ export class SourceWalker {
   readonly warnings = new Warnings();
   readonly counters: WalkCounters = { hashedFiles: 0, hashedBytes: 0, reusedFiles: 0, symlinks: 0 };
   private readonly limiter = new Limiter(16);
+  private dirsInFlight = 0;
 
   constructor(
     private readonly root: Root,
+    private readonly pool: IngestPool,
     private readonly opts: WalkOptions,
   ) {
     this.placer = new ObjectPlacer(root);
@@ -105,6 +118,8 @@ export class SourceWalker {
     const items: (DigestInput | undefined)[] = new Array(names.length);
     const stats: (fs.BigIntStats | undefined)[] = new Array(names.length);
     const pending: Promise<void>[] = [];
+    const jobs: { i: number; job: IngestJob; cached: StatRow | undefined }[] = [];
+    const linkJobs: { i: number; name: Buffer; objPath: string; cached: StatRow | undefined }[] = [];
 
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!;
@@ -116,10 +131,15 @@ export class SourceWalker {
       const cached = cache.get(key);
       // It was a folder last time: drop that folder's cache rows.
       if (cached && cached.hash === null) catalog.deleteStatSubtree(childRel);
-      const fast = this.leafSync(srcAbs, stageAbs, rel, name, st, cached);
+      const fast = this.leafSync(srcAbs, stageAbs, rel, name, st, cached, (objPath) => linkJobs.push({ i, name, objPath, cached }));
       if (fast !== 'slow') {
         items[i] = fast;
         if (fast) seen.add(key);
+        continue;
+      }
+      // (Test seams that must run before each read, or count links, keep files on the careful path.)
+      if (st.isFile() && st.size <= BigInt(INGEST_SMALL_LIMIT) && !this.opts.hooks?.beforeRead && !testLinkLimitActive()) {
+        jobs.push({ i, job: { name, dev: st.dev, ino: st.ino }, cached });
         continue;
       }
       pending.push(
@@ -129,20 +149,50 @@ export class SourceWalker {
         }),
       );
     }
-    await allSettledOrThrow(pending, (p) => p);
+    // New or changed small files go to the ingest workers in batches; the results come back here
+    // for the catalog (the workers never touch SQLite).
+    for (let b = 0; b < jobs.length; b += INGEST_BATCH) {
+      const slice = jobs.slice(b, b + INGEST_BATCH);
+      pending.push(
+        this.pool
+          .run({ srcDir: srcAbs, stageDir: stageAbs, objectsDir: this.root.layout.objects, tmpDir: this.root.layout.tmp, asRoot: this.root.asRoot, files: slice.map((j) => j.job) })
+          .then((results) =>
+            allSettledOrThrow(slice, async (j, k) => {
+              const name = names[j.i]!;
+              items[j.i] = await this.ingested(srcAbs, stageAbs, rel, name, stats[j.i]!, j.cached, results[k]!);
+              if (items[j.i]) seen.add(name.toString('latin1'));
+            }),
+          )
+          .then(() => undefined),
+      );
+    }
 
-    // Subfolders one at a time, depth first: memory stays proportional to depth, not tree size.
-    for (let i = 0; i < names.length; i++) {
-      const st = stats[i];
-      if (!st || !st.isDirectory()) continue;
+    // Unchanged files: their entries are known; the links themselves run in the workers, on the
+    // other core. A link that fails (link limit, object missing) takes the careful path.
+    for (let b = 0; b < linkJobs.length; b += LINK_BATCH) {
+      const slice = linkJobs.slice(b, b + LINK_BATCH);
+      pending.push(
+        this.pool.link({ stageDir: stageAbs, links: slice.map((l) => ({ name: l.name, objPath: l.objPath })) }).then((codes) =>
+          allSettledOrThrow(slice, async (l, k) => {
+            if (codes[k] === '') return;
+            if (codes[k] !== 'EMLINK' && codes[k] !== 'ENOENT') throw Object.assign(new Error(`${codes[k]} linking ${l.objPath}`), { code: codes[k] });
+            items[l.i] = await this.limiter.run(() => this.leaf(srcAbs, stageAbs, rel, l.name, stats[l.i]!, l.cached));
+          }).then(() => undefined),
+        ),
+      );
+    }
+
+    // Subfolders are walked while this folder's files are still with the workers, and several
+    // siblings at once, so both cores stay busy. At most MAX_DIRS_IN_FLIGHT folders (plus one per
+    // level of depth, so every chain can progress) are open at a time: memory stays bounded by
+    // that, not by the size of the tree.
+    const running: { i: number; work: Promise<DirResult> }[] = [];
+    const finishChild = async ({ i, work }: { i: number; work: Promise<DirResult> }) => {
+      const sub = await work;
+      const st = stats[i]!;
       const name = names[i]!;
-      const childRel = joinPath(rel, name);
-      if (this.opts.exclude?.(childRel, true)) continue;
-      const childStage = joinPath(stageAbs, name);
-      fs.mkdirSync(childStage, { mode: 0o700 });
-      const sub = await this.dir(joinPath(srcAbs, name), childRel, childStage);
       const meta = metaOf(st);
-      finishDirSync(childStage, meta, this.root.asRoot);
+      finishDirSync(joinPath(stageAbs, name), meta, this.root.asRoot);
       items[i] = { entry: { name, kind: Kind.Dir, ...meta, size: 0, subtree: sub.tree }, childDigest: sub.digest };
       const key = name.toString('latin1');
       seen.add(key);
@@ -151,7 +201,28 @@ export class SourceWalker {
         catalog.putStat(rel, { name, dev: st.dev, ino: st.ino, size: 0n, mtimeNs: 0n, ctimeNs: 0n, hash: null });
       }
       (items[i] as DigestInput & { totals?: TreeTotals }).totals = sub.totals;
+    };
+    try {
+      for (let i = 0; i < names.length; i++) {
+        const st = stats[i];
+        if (!st || !st.isDirectory()) continue;
+        const name = names[i]!;
+        const childRel = joinPath(rel, name);
+        if (this.opts.exclude?.(childRel, true)) continue;
+        const childStage = joinPath(stageAbs, name);
+        fs.mkdirSync(childStage, { mode: 0o700 });
+        while (running.length > 0 && this.dirsInFlight >= MAX_DIRS_IN_FLIGHT) await finishChild(running.shift()!);
+        this.dirsInFlight++;
+        const work = this.dir(joinPath(srcAbs, name), childRel, childStage).finally(() => this.dirsInFlight--);
+        work.catch(() => {}); // surfaced when awaited below
+        running.push({ i, work });
+      }
+      while (running.length > 0) await finishChild(running.shift()!);
+    } finally {
+      // Never leave work running behind a failure: it could write into a folder being removed.
+      await Promise.allSettled([...running.map((r) => r.work), ...pending]);
     }
+    await allSettledOrThrow(pending, (p) => p);
 
     // Forget cache rows of names that are gone (and whole vanished subfolders).
     for (const [key, row] of cache) {
@@ -205,6 +276,7 @@ export class SourceWalker {
     name: Buffer,
     st: fs.BigIntStats,
     cached: StatRow | undefined,
+    linkLater: (objPath: string) => void,
   ): DigestInput | undefined | 'slow' {
     if (st.isSymbolicLink()) {
       const childRel = joinPath(rel, name);
@@ -223,11 +295,42 @@ export class SourceWalker {
     const hash = this.opts.checksum ? undefined : cacheHit(cached, st);
     if (!hash) return 'slow';
     const meta = metaOf(st);
-    if (!this.placer.linkSync({ hash, ...meta, mtimeUs: nsToUs(meta.mtimeNs) }, joinPath(stageDir, name))) return 'slow';
+    if (testLinkLimitActive()) return 'slow'; // the simulated limit is only counted by placer.link
+    linkLater(this.placer.currentPath({ hash, ...meta, mtimeUs: nsToUs(meta.mtimeNs) }));
     const size = Number(st.size);
     this.counters.reusedFiles++;
     this.opts.onFile?.(size);
     return { entry: { name, kind: Kind.File, ...meta, size, hash } };
+  }
+
+  /** Fold one ingest worker result into the catalog (objects row, quick-check row, entry). */
+  private async ingested(
+    srcDir: Buffer,
+    stageDir: Buffer,
+    rel: Buffer,
+    name: Buffer,
+    st: fs.BigIntStats,
+    cached: StatRow | undefined,
+    r: IngestResult,
+  ): Promise<DigestInput | undefined> {
+    const childRel = joinPath(rel, name);
+    if (r.status === 'slow') return this.limiter.run(() => this.leaf(srcDir, stageDir, rel, name, st, cached));
+    if (r.status === 'error') return this.skipOnRace(Object.assign(new Error(r.code), { code: r.code }), childRel);
+    const meta = { mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs };
+    const key: ObjectKey = { hash: r.hash, ...meta, mtimeUs: nsToUs(r.mtimeNs) };
+    const { catalog } = this.root;
+    catalog.ensureObject(key, r.size);
+    if (r.created) {
+      this.placer.newObjects++;
+      this.placer.newBytes += r.size;
+    }
+    if (!r.linked) await this.placer.link(key, joinPath(stageDir, name)); // link limit: replicas
+    if (r.changing) this.warnings.add('changing', childRel, `kept changing while being read; stored the last version read`);
+    this.counters.hashedFiles++;
+    this.counters.hashedBytes += r.size;
+    this.opts.onFile?.(r.size);
+    this.rememberStat(rel, name, { dev: r.dev, ino: r.ino, size: BigInt(r.size), mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs }, r.hash, cached, false);
+    return { entry: { name, kind: Kind.File, ...meta, size: r.size, hash: r.hash } };
   }
 
   /** A file, symlink or special file; undefined when it is skipped (with a warning). */
@@ -358,7 +461,7 @@ export class SourceWalker {
     }
   }
 
-  private rememberStat(rel: Buffer, name: Buffer, st: fs.BigIntStats, hash: Buffer, cached: StatRow | undefined, reused: boolean): void {
+  private rememberStat(rel: Buffer, name: Buffer, st: StatLike, hash: Buffer, cached: StatRow | undefined, reused: boolean): void {
     if (reused) return; // the row is already exactly this
     const racyFrom = this.opts.startedNs - BigInt(this.opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS) * 1_000_000n;
     if (st.mtimeNs >= racyFrom || st.ctimeNs >= racyFrom) {

@@ -25,6 +25,8 @@ import { nsToUtimeArg } from '../store/times.js';
 import { SnapError, wrapFsError } from '../errors.js';
 import { removeTree } from './recover.js';
 import { faultPoint } from '../util/fault.js';
+import { clearDirty, isDirty, markDirty } from './dirty.js';
+import { IngestPool } from '../store/ingest-pool.js';
 import { trace } from '../util/trace.js';
 
 export const DEFAULT_KEEP = 16;
@@ -103,10 +105,12 @@ export async function take(rootArg: string, opts: TakeOptions = {}): Promise<Tak
   let lock;
   try {
     lock = lockRoot(root, 'take', opts.waitMs);
-    const recovered = await recover(root);
-    // A take died here before: the objects it published are unknown to the catalog. Sweep them
-    // now (a full scan of the store, paid only after a crash).
-    if (recovered.stagingRemoved.length > 0) await collectGarbage(root, { sweepStrays: true });
+    await recover(root);
+    // A run did not finish cleanly: objects it published may be unknown to the catalog (maybe
+    // half written before a power cut). Sweep them now — a full scan of the store, paid only
+    // after a crash or failure — so that every object file is trustworthy again (dirty.ts).
+    if (isDirty(root)) await collectGarbage(root, { sweepStrays: true });
+    await markDirty(root);
     const result = await takeLocked(root, source.real, keep, opts);
     result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     return result;
@@ -127,7 +131,8 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
 
   const stage = path.join(layout.staging, name);
   await fsp.mkdir(stage, { mode: 0o700 });
-  const walker = new SourceWalker(root, {
+  const pool = new IngestPool();
+  const walker = new SourceWalker(root, pool, {
     checksum: opts.checksum ?? false,
     startedNs: BigInt(Date.now()) * 1_000_000n,
     exclude: opts.exclude,
@@ -167,8 +172,13 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     // rollback the catalog no longer knows them, so they are strays). If this cleanup fails too
     // (e.g. the disk is still full), the next run's recovery does it.
     await removeTree(stage).catch(() => {});
-    await collectGarbage(root, { sweepStrays: true }).catch(() => {});
+    await collectGarbage(root, { sweepStrays: true }).then(
+      () => clearDirty(root),
+      () => {},
+    );
     throw wrapFsError(e, 'taking a snapshot');
+  } finally {
+    await pool.close();
   }
 
   const final = path.join(layout.root, name);
@@ -182,6 +192,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
 
   const rotated = await rotate(root, keep);
   const gc = rotated.length > 0 ? await collectGarbage(root) : undefined;
+  clearDirty(root); // every object on disk is now known to the catalog
   return {
     snapshot: name,
     path: final,

@@ -46,7 +46,7 @@ function datedFolders(root: string): string[] {
 describe('take killed at any point', () => {
   it('recovers on the next run at every fault point', () => {
     const { root, latest } = newRoot();
-    for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(latest, `f${i}`), `content ${i % 4}`);
+    for (let i = 0; i < 24; i++) fs.writeFileSync(path.join(latest, `f${i}`), `content ${i % 9}`);
     fs.mkdirSync(path.join(latest, 'd'));
     fs.writeFileSync(path.join(latest, 'd/x'), 'x');
     const first = runCli(['take', root, '--keep', '2']);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { pull } from '../../ops/pull.js';
-import { DEFAULT_CONCURRENCY } from '../../ops/push.js';
+import { DEFAULT_CONCURRENCY } from '../../replica/defaults.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
@@ -25,6 +24,7 @@ export function registerPull(program: Command): void {
         const progress = startProgress({ label: 'pull', itemName: 'blobs', quiet: o.quiet || o.json });
         let r;
         try {
+          const { pull } = await import('../../ops/pull.js'); // the AWS SDK loads only when needed
           r = await pull(url, rootArg, {
             endpoint: o.endpoint,
             concurrency: o.concurrency,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { push, DEFAULT_CONCURRENCY } from '../../ops/push.js';
+import { DEFAULT_CONCURRENCY } from '../../replica/defaults.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
@@ -27,6 +27,7 @@ export function registerPush(program: Command): void {
         const progress = startProgress({ label: 'push', itemName: 'blobs', quiet: o.quiet || o.json });
         let r;
         try {
+          const { push } = await import('../../ops/push.js'); // the AWS SDK loads only when needed
           r = await push(rootArg, url, {
             endpoint: o.endpoint,
             concurrency: o.concurrency,

@@ -1,0 +1,99 @@
+/**
+ * A small pool of worker threads running ingestBatch, so a first take uses both cores: the main
+ * thread walks and writes the catalog while the workers read, hash and publish. Workers are
+ * started lazily (a no-change take never starts one) and stopped with close().
+ *
+ * The worker script is the compiled dist/store/ingest-worker.js; when this module runs from the
+ * TypeScript sources (tests), it is found in dist/ too, so `npm test` builds first.
+ * LINKSNAP_INGEST_WORKERS=0 runs batches on the main thread instead.
+ */
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { ingestBatch, linkBatch, type IngestBatch, type IngestResult, type LinkBatch } from './ingest-sync.js';
+
+function workerScript(): URL {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return new URL('../../dist/store/ingest-worker.js', here);
+  return new URL('./ingest-worker.js', here);
+}
+
+export class IngestError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+interface Pending {
+  resolve: (r: IngestResult[] & string[]) => void;
+  reject: (e: Error) => void;
+}
+
+export class IngestPool {
+  private workers: Worker[] = [];
+  private readonly busy: number[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private readonly size: number;
+
+  constructor() {
+    const env = process.env.LINKSNAP_INGEST_WORKERS;
+    const wanted = env !== undefined ? Number(env) : Math.min(2, os.availableParallelism());
+    this.size = fs.existsSync(fileURLToPath(workerScript())) ? Math.max(0, wanted) : 0;
+  }
+
+  private start(): void {
+    for (let i = 0; i < this.size; i++) {
+      const w = new Worker(workerScript());
+      w.unref();
+      w.on('message', (m: { id: number; results?: IngestResult[]; codes?: string[]; fatal?: { code: string; message: string } }) => {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        this.busy[i]!--;
+        if (!p) return;
+        if (m.fatal) p.reject(Object.assign(new IngestError(m.fatal.code, m.fatal.message), { code: m.fatal.code }));
+        else p.resolve((m.results ?? m.codes) as IngestResult[] & string[]);
+      });
+      w.on('error', (e) => {
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+      });
+      this.workers.push(w);
+      this.busy.push(0);
+    }
+  }
+
+  run(batch: IngestBatch): Promise<IngestResult[]> {
+    if (this.size === 0) {
+      const r = ingestBatch(batch);
+      if ('fatal' in r) return Promise.reject(Object.assign(new IngestError(r.fatal.code, r.fatal.message), { code: r.fatal.code }));
+      return Promise.resolve(r.results);
+    }
+    return this.post({ batch });
+  }
+
+  /** Link existing objects into a folder; per link '' or the errno code. */
+  link(links: LinkBatch): Promise<string[]> {
+    if (this.size === 0) return Promise.resolve(linkBatch(links));
+    return this.post({ links });
+  }
+
+  private post(msg: { batch?: IngestBatch; links?: LinkBatch }): Promise<IngestResult[] & string[]> {
+    if (this.workers.length === 0) this.start();
+    let best = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.busy[i]! < this.busy[best]!) best = i;
+    const id = this.nextId++;
+    this.busy[best]!++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.workers[best]!.postMessage({ id, ...msg });
+    });
+  }
+
+  async close(): Promise<void> {
+    const ws = this.workers;
+    this.workers = [];
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * Storing one small source file with plain synchronous syscalls: read it (O_NOFOLLOW, and
+ * O_NONBLOCK so a FIFO never blocks), check it did not change while read, hash it, publish the
+ * object if the store lacks it (tmp file → metadata on the fd → link(2), which never replaces),
+ * and hard-link the object into the folder being built. Runs in the ingest workers
+ * (ingest-worker.ts), one file after another, so two cores share the work of a first take.
+ *
+ * It trusts an existing object file of the same name: at the start of every take the store holds
+ * no object file the catalog does not know (a run that did not finish cleanly leaves a marker,
+ * and the next take sweeps such files first; see src/ops/take.ts), and within a take every
+ * object was published complete.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { hashBytes } from './hasher.js';
+import { nsToUs, objectName, type InodeMeta } from './layout.js';
+import { usToUtimeArg } from './times.js';
+import { faultPoint } from '../util/fault.js';
+
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
+
+export const INGEST_SMALL_LIMIT = 1 << 20;
+const HOLE_BLOCK = 64 * 1024;
+const ZEROS = Buffer.alloc(HOLE_BLOCK);
+const MAX_READ_ATTEMPTS = 4;
+/** Unique tmp names without a random-number syscall per file: pid, thread, counter. */
+let tmpCounter = 0;
+
+export interface IngestJob {
+  name: Buffer;
+  dev: bigint;
+  ino: bigint;
+}
+
+export interface IngestBatch {
+  srcDir: Buffer;
+  stageDir: Buffer;
+  objectsDir: string;
+  tmpDir: string;
+  asRoot: boolean;
+  files: IngestJob[];
+}
+
+export type IngestResult =
+  | {
+      status: 'ok';
+      hash: Buffer;
+      size: number;
+      mode: number;
+      uid: number;
+      gid: number;
+      mtimeNs: bigint;
+      ctimeNs: bigint;
+      dev: bigint;
+      ino: bigint;
+      /** This call published the object (else it existed). */
+      created: boolean;
+      /** Linked into the stage folder (false: link limit reached; the caller does it). */
+      linked: boolean;
+      changing: boolean;
+    }
+  /** Not a small regular file any more, or replaced: the caller takes the careful path. */
+  | { status: 'slow' }
+  | { status: 'error'; code: string };
+
+function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? 'EIO';
+}
+
+function readOnce(p: Buffer, expect: IngestJob): { data: Buffer; before: fs.BigIntStats; after: fs.BigIntStats } | 'slow' {
+  const fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  try {
+    const before = fs.fstatSync(fd, { bigint: true });
+    if (!before.isFile() || before.dev !== expect.dev || before.ino !== expect.ino || before.size > BigInt(INGEST_SMALL_LIMIT)) return 'slow';
+    const size = Number(before.size);
+    const data = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const n = fs.readSync(fd, data, got, size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    const after = fs.fstatSync(fd, { bigint: true });
+    return { data: got === size ? data : data.subarray(0, got), before, after };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeObject(tmp: string, data: Buffer, meta: InodeMeta, asRoot: boolean): void {
+  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o600);
+  try {
+    let holes = false;
+    for (let off = 0; off < data.length; off += HOLE_BLOCK) {
+      const end = Math.min(off + HOLE_BLOCK, data.length);
+      if (end - off === HOLE_BLOCK && ZEROS.compare(data, off, end) === 0) {
+        holes = true; // leave a hole: sparse content stays sparse
+        continue;
+      }
+      let done = 0;
+      while (done < end - off) done += fs.writeSync(fd, data, off + done, end - off - done, off + done);
+    }
+    if (holes) fs.ftruncateSync(fd, data.length);
+    // chown first: it clears set-uid/set-gid bits, which fchmod then restores. A new file is
+    // already ours, so only a different owner costs the syscall.
+    if (asRoot && (meta.uid !== process.getuid!() || meta.gid !== process.getgid!())) fs.fchownSync(fd, meta.uid, meta.gid);
+    fs.fchmodSync(fd, meta.mode);
+    const t = usToUtimeArg(meta.mtimeUs);
+    fs.futimesSync(fd, t, t);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
+  const src = Buffer.concat([batch.srcDir, Buffer.from('/'), job.name]);
+  let read: ReturnType<typeof readOnce> = 'slow';
+  let changing = false;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      read = readOnce(src, job);
+      if (read === 'slow') return { status: 'slow' };
+      const { before, after, data } = read;
+      if (before.size === after.size && before.mtimeNs === after.mtimeNs && before.ctimeNs === after.ctimeNs && BigInt(data.length) === after.size) break;
+      if (attempt >= MAX_READ_ATTEMPTS) {
+        changing = true; // stored as last read; the bytes and their hash still agree
+        break;
+      }
+    }
+  } catch (e) {
+    const code = errCode(e);
+    return code === 'ELOOP' || code === 'ENXIO' ? { status: 'slow' } : { status: 'error', code };
+  }
+  const { data, before } = read;
+  const hash = hashBytes(data);
+  const meta: InodeMeta = { mode: Number(before.mode & 0o7777n), uid: Number(before.uid), gid: Number(before.gid), mtimeUs: nsToUs(before.mtimeNs) };
+  const hex = hash.toString('hex');
+  const objPath = path.join(batch.objectsDir, hex.slice(0, 2), objectName({ hash, ...meta }));
+  let created = false;
+  {
+    // No existence probe first: link(2) below reports EEXIST, and most files of a first take are
+    // new; a duplicate costs one wasted small write instead of every file costing a lookup.
+    const tmp = path.join(batch.tmpDir, `${process.pid}-${threadId}-${++tmpCounter}`);
+    try {
+      writeObject(tmp, data, meta, batch.asRoot);
+      try {
+        fs.linkSync(tmp, objPath);
+        created = true;
+        faultPoint('object:published');
+      } catch (e) {
+        if (errCode(e) === 'ENOENT') {
+          fs.mkdirSync(path.dirname(objPath), { recursive: true, mode: 0o700 });
+          fs.linkSync(tmp, objPath);
+          created = true;
+        } else if (errCode(e) !== 'EEXIST') throw e; // EEXIST: the other worker published it
+      }
+    } finally {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        // never created (the write failed): nothing to remove
+      }
+    }
+  }
+  let linked = true;
+  try {
+    fs.linkSync(objPath, Buffer.concat([batch.stageDir, Buffer.from('/'), job.name]));
+    faultPoint('object:linked');
+  } catch (e) {
+    if (errCode(e) !== 'EMLINK') throw e;
+    linked = false;
+  }
+  return {
+    status: 'ok',
+    hash,
+    size: data.length,
+    ...meta,
+    mtimeNs: before.mtimeNs,
+    ctimeNs: before.ctimeNs,
+    dev: before.dev,
+    ino: before.ino,
+    created,
+    linked,
+    changing,
+  };
+}
+
+/** A whole batch; an unexpected error (ENOSPC...) is returned for the caller to throw. */
+export function ingestBatch(batch: IngestBatch): { results: IngestResult[] } | { fatal: { code: string; message: string } } {
+  const results: IngestResult[] = [];
+  try {
+    for (const job of batch.files) results.push(ingestOne(batch, job));
+    return { results };
+  } catch (e) {
+    return { fatal: { code: errCode(e), message: (e as Error).message } };
+  }
+}
+
+/** Hard links of objects that already exist (unchanged files), done in a worker. */
+export interface LinkBatch {
+  stageDir: Buffer;
+  links: { name: Buffer; objPath: string }[];
+}
+
+/** Per link: '' when linked, else the errno code (EMLINK, ENOENT...) for the careful path. */
+export function linkBatch(batch: LinkBatch): string[] {
+  const out: string[] = [];
+  for (const l of batch.links) {
+    try {
+      fs.linkSync(l.objPath, Buffer.concat([batch.stageDir, Buffer.from('/'), l.name]));
+      faultPoint('object:linked');
+      out.push('');
+    } catch (e) {
+      out.push(errCode(e));
+    }
+  }
+  return out;
+}
