@@ -376,20 +376,15 @@ export class Catalog {
   // ---- stat cache ---------------------------------------------------------------------------
   statCacheDir(dir: Buffer): Map<string, StatRow> {
     const m = new Map<string, StatRow>();
-    for (const r of this.st(`SELECT name, dev, ino, size, mtime_ns, ctime_ns, hash FROM stat_cache WHERE dir = ?`).all(dir) as Record<
-      string,
-      bigint | Buffer | null
-    >[]) {
-      const name = r.name as Buffer;
-      m.set(name.toString('latin1'), {
-        name,
-        dev: r.dev as bigint,
-        ino: r.ino as bigint,
-        size: r.size as bigint,
-        mtimeNs: r.mtime_ns as bigint,
-        ctimeNs: r.ctime_ns as bigint,
-        hash: r.hash as Buffer | null,
-      });
+    // Raw rows (arrays): this runs once per folder of every take, and skipping the per-row
+    // object with named keys is measurably cheaper at 100,000 files.
+    let s = this.stmts.get('statCacheDir');
+    if (!s) {
+      s = this.db.prepare(`SELECT name, dev, ino, size, mtime_ns, ctime_ns, hash FROM stat_cache WHERE dir = ?`).safeIntegers(true).raw(true);
+      this.stmts.set('statCacheDir', s);
+    }
+    for (const r of s.all(dir) as [Buffer, bigint, bigint, bigint, bigint, bigint, Buffer | null][]) {
+      m.set(r[0].toString('latin1'), { name: r[0], dev: r[1], ino: r[2], size: r[3], mtimeNs: r[4], ctimeNs: r[5], hash: r[6] });
     }
     return m;
   }

@@ -159,13 +159,17 @@ export function newObjectDamage(key: ObjectKey, size: number, replicas: number, 
   };
 }
 
+const CHECK_WINDOW = 1024;
+
 export async function checkObjects(root: Root, refs: readonly ReferencedObject[], opts: ObjectCheckOptions): Promise<ObjectCheckResult> {
   const { layout } = root;
   const fans = new FanCheck(layout.objects);
   const result: ObjectCheckResult = { damage: new Map(), inodes: new Map(), hashedClean: [], hashed: 0, bytesHashed: 0 };
   const limiter = new Limiter(HASH_CONCURRENCY);
 
-  await allSettledOrThrow(refs, (ref) =>
+  // In windows, not all at once: one pending promise per object costs ~1 KB, which at a
+  // million objects would dominate verify's memory.
+  for (let w = 0; w < refs.length; w += CHECK_WINDOW) await allSettledOrThrow(refs.slice(w, w + CHECK_WINDOW), (ref) =>
     limiter.run(async () => {
       const key: ObjectKey = { hash: ref.hash, mode: ref.mode, uid: ref.uid, gid: ref.gid, mtimeUs: ref.mtimeUs };
       const name = objectName(key);
