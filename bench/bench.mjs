@@ -256,7 +256,16 @@ if (!fs.existsSync(CLI)) {
 }
 fs.mkdirSync(o.work, { recursive: true });
 const results = o.sets.map((s) => benchSet(s, SIZES[o.scale][s], o));
-const million = o.million ? millionRss(o) : undefined;
+let million;
+if (o.million) {
+  try {
+    million = millionRss(o);
+  } catch (e) {
+    // Keep what was measured; say what failed instead of losing the whole run.
+    console.error(`bench: the 1,000,000-file run failed: ${e.message.split('\n')[0]}`);
+    million = { error: { seconds: undefined, rssKiB: undefined, error: e.message.split('\n')[0] } };
+  }
+}
 const md = report(o, results, million);
 console.log(md);
 if (o.write) {

@@ -136,20 +136,3 @@ export function markObjectsVerified(
   });
 }
 
-/** Every objects row (key, size, replicas), streamed: for the unreferenced and stray scans. */
-export function* allObjectRows(catalog: Catalog): Generator<{ hash: Buffer; mode: number; uid: number; gid: number; mtimeUs: bigint; size: number; replicas: number }> {
-  for (const r of catalog.db
-    .prepare(`SELECT hash, mode, uid, gid, mtime_us, size, replicas FROM objects`)
-    .safeIntegers(true)
-    .iterate() as IterableIterator<Record<string, bigint | Buffer>>) {
-    yield {
-      hash: r.hash as Buffer,
-      mode: Number(r.mode),
-      uid: Number(r.uid),
-      gid: Number(r.gid),
-      mtimeUs: r.mtime_us as bigint,
-      size: Number(r.size),
-      replicas: Number(r.replicas),
-    };
-  }
-}

@@ -14,7 +14,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { openRoot, lockRoot, type Root } from './root.js';
-import { recover, emptyTrash } from './recover.js';
+import { recover, emptyTrash, listDir } from './recover.js';
 import { objectPath, parseObjectName } from '../store/layout.js';
 import { errnoCode } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
@@ -37,14 +37,6 @@ export interface GcOptions {
   sweepStrays?: boolean;
 }
 
-async function listDir(dir: string): Promise<string[]> {
-  try {
-    return await fsp.readdir(dir);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return [];
-    throw e;
-  }
-}
 
 export async function collectGarbage(root: Root, opts: GcOptions = {}): Promise<GcResult> {
   const { catalog, layout } = root;

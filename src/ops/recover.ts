@@ -18,7 +18,8 @@ export interface RecoveryReport {
   prunesFinished: string[];
 }
 
-async function listDir(dir: string): Promise<string[]> {
+/** A folder's names, or none when it does not exist. */
+export async function listDir(dir: string): Promise<string[]> {
   try {
     return await fsp.readdir(dir);
   } catch (e) {

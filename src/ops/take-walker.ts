@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Root } from './root.js';
 import { ObjectPlacer, ObjectMissing, testLinkLimitActive, type ContentSource } from './objects.js';
-import { finishDirSync, placeSymlink, placeSymlinkSync } from './place.js';
+import { finishDirSync, placeSymlinkSync } from './place.js';
 import { treeDigest, type DigestInput } from './tree-digest.js';
 import { Warnings } from './warnings.js';
 import { Kind, type Entry, type EntryMeta, type TreeTotals } from '../model/entry.js';
@@ -333,7 +333,7 @@ export class SourceWalker {
     return { entry: { name, kind: Kind.File, ...meta, size: r.size, hash: r.hash } };
   }
 
-  /** A file, symlink or special file; undefined when it is skipped (with a warning). */
+  /** A file or special file on the careful path; undefined when it is skipped (with a warning). */
   private async leaf(
     srcDir: Buffer,
     stageDir: Buffer,
@@ -345,18 +345,7 @@ export class SourceWalker {
     const abs = joinPath(srcDir, name);
     const childRel = joinPath(rel, name);
     const dest = joinPath(stageDir, name);
-    if (st.isSymbolicLink()) {
-      let target: Buffer;
-      try {
-        target = await fsp.readlink(abs, { encoding: 'buffer' });
-      } catch (e) {
-        return this.skipOnRace(e, childRel);
-      }
-      const meta = metaOf(st);
-      await placeSymlink(target, dest, meta, this.root.asRoot);
-      this.counters.symlinks++;
-      return { entry: { name, kind: Kind.Symlink, ...meta, size: target.length, target } };
-    }
+    // (Symlinks never get here: leafSync places them.)
     if (!st.isFile()) {
       const what = st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character device' : 'block device';
       this.warnings.add('special', childRel, `${what} not stored`);

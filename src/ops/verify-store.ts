@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Root } from './root.js';
 import type { SnapshotRow } from '../index/catalog.js';
-import { allObjectRows, danglingEntryCount } from '../index/verify-queries.js';
+import { danglingEntryCount } from '../index/verify-queries.js';
 import { objectName, parseObjectName } from '../store/layout.js';
 import { errnoCode } from '../errors.js';
 import type { Finding } from './verify-types.js';
@@ -48,7 +48,7 @@ export function storeLeftovers(root: Root, referenced: ReadonlySet<string>): Fin
   const known = new Map<string, number>();
   const unref: string[] = [];
   let unrefBytes = 0;
-  for (const o of allObjectRows(catalog)) {
+  for (const o of catalog.iterateObjects()) {
     const name = objectName(o);
     known.set(name, o.replicas);
     if (!referenced.has(name)) {

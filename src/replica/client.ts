@@ -83,6 +83,21 @@ function resolveEndpoint(flag: string | undefined): string | undefined {
   return ep.replace(/\/+$/, '');
 }
 
+/** A pass-through stream that BLAKE3-hashes and counts what flows through it. */
+function hashingStream(onBytes?: (n: number) => void): { hashing: Transform; result: () => { blake3: string; size: number } } {
+  const h = blake3();
+  let size = 0;
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      h.update(chunk);
+      size += chunk.length;
+      onBytes?.(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  return { hashing, result: () => ({ blake3: h.digest().toString('hex'), size }) };
+}
+
 export class ReplicaClient {
   readonly endpoint: string | undefined;
   private readonly s3: S3Client;
@@ -230,16 +245,7 @@ export class ReplicaClient {
     }
     const partSize = Math.max(MIN_PART, Math.ceil(st.size / MAX_PARTS));
     const result = await this.call(`uploading ${key}`, async () => {
-      const h = blake3();
-      let size = 0;
-      const hashing = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          h.update(chunk);
-          size += chunk.length;
-          onBytes?.(chunk.length);
-          cb(null, chunk);
-        },
-      });
+      const { hashing, result } = hashingStream(onBytes);
       const body = fs.createReadStream(file).pipe(hashing);
       const up = new Upload({
         client: this.s3Parts,
@@ -249,7 +255,7 @@ export class ReplicaClient {
         leavePartsOnError: false,
       });
       await up.done();
-      return { blake3: h.digest().toString('hex'), size };
+      return result();
     });
     if (expectHex !== undefined && result.blake3 !== expectHex) {
       await this.deleteKeys([key]);
@@ -265,18 +271,9 @@ export class ReplicaClient {
   async getFile(key: string, dest: string, onBytes?: (n: number) => void): Promise<{ blake3: string; size: number }> {
     return this.call(`downloading ${key}`, async () => {
       const r = await this.s3.send(new GetObjectCommand({ Bucket: this.url.bucket, Key: key }));
-      const h = blake3();
-      let size = 0;
-      const hashing = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          h.update(chunk);
-          size += chunk.length;
-          onBytes?.(chunk.length);
-          cb(null, chunk);
-        },
-      });
+      const { hashing, result } = hashingStream(onBytes);
       await pipeline(r.Body as Readable, hashing, fs.createWriteStream(dest, { mode: 0o600 }));
-      return { blake3: h.digest().toString('hex'), size };
+      return result();
     });
   }
 

@@ -113,6 +113,24 @@ function writeObject(tmp: string, data: Buffer, meta: InodeMeta, asRoot: boolean
   }
 }
 
+/**
+ * link(2) tmp to its object name; false when the name exists (published by the other worker, or
+ * earlier: trustworthy, see the module comment). Creates the fan-out folder on first use.
+ */
+function publishSync(tmp: string, objPath: string): boolean {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.linkSync(tmp, objPath);
+      return true;
+    } catch (e) {
+      const code = errCode(e);
+      if (code === 'EEXIST') return false;
+      if (code !== 'ENOENT' || attempt > 0) throw e;
+      fs.mkdirSync(path.dirname(objPath), { recursive: true, mode: 0o700 });
+    }
+  }
+}
+
 export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
   const src = Buffer.concat([batch.srcDir, Buffer.from('/'), job.name]);
   let read: ReturnType<typeof readOnce> = 'slow';
@@ -144,17 +162,8 @@ export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
     const tmp = path.join(batch.tmpDir, `${process.pid}-${threadId}-${++tmpCounter}`);
     try {
       writeObject(tmp, data, meta, batch.asRoot);
-      try {
-        fs.linkSync(tmp, objPath);
-        created = true;
-        faultPoint('object:published');
-      } catch (e) {
-        if (errCode(e) === 'ENOENT') {
-          fs.mkdirSync(path.dirname(objPath), { recursive: true, mode: 0o700 });
-          fs.linkSync(tmp, objPath);
-          created = true;
-        } else if (errCode(e) !== 'EEXIST') throw e; // EEXIST: the other worker published it
-      }
+      created = publishSync(tmp, objPath);
+      if (created) faultPoint('object:published');
     } finally {
       try {
         fs.unlinkSync(tmp);
