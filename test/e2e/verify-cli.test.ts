@@ -8,6 +8,17 @@ import { editInPlace, makeFixture } from '../integration/verify-fixture.js';
 const ENV = { LINKSNAP_NO_SYNC: '1' };
 
 describe('snap verify (CLI)', () => {
+  it('--quiet prints nothing when clean and the report when damaged (cron mails only on damage)', async () => {
+    const f = await makeFixture();
+    const clean = runCli(['verify', f.root, '--quiet'], { env: ENV });
+    expect(clean.code).toBe(0);
+    expect(clean.stdout + clean.stderr).toBe('');
+    editInPlace(path.join(f.root, f.snaps[0]!, 'docs/a.txt'), 'ALPHA');
+    const bad = runCli(['verify', f.root, '--quiet'], { env: ENV });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/object-content: copy\/a.txt, docs\/a.txt/);
+  });
+
   it('exits 0 on a clean store with a one-line summary, and nothing decorative when not a TTY', async () => {
     const f = await makeFixture();
     const r = runCli(['verify', f.root], { env: ENV });

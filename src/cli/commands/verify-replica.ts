@@ -23,7 +23,7 @@ export function renderReplicaReport(r: ReplicaVerifyReport): string {
 export async function verifyReplicaCommand(
   url: string,
   snapshots: string[],
-  o: { quick?: boolean; sample?: number; repair?: boolean; json?: boolean; endpoint?: string },
+  o: { quick?: boolean; sample?: number; repair?: boolean; json?: boolean; endpoint?: string; quiet?: boolean },
 ): Promise<number> {
   if (snapshots.length > 0 || o.repair || o.quick) {
     throw new SnapError('USAGE', 'a replica is verified as a whole: snapshot names, --quick and --repair apply to local roots only', {
@@ -32,6 +32,7 @@ export async function verifyReplicaCommand(
   }
   const { verifyReplica } = await import('../../ops/replica-verify.js'); // loads the AWS SDK
   const r = await verifyReplica(url, { samplePercent: o.sample, endpoint: o.endpoint });
-  io.out(o.json ? toJson(r) : renderReplicaReport(r));
+  if (o.json) io.out(toJson(r));
+  else if (r.damaged || !o.quiet) io.out(renderReplicaReport(r));
   return r.damaged ? EXIT.DAMAGE : EXIT.OK;
 }

@@ -97,8 +97,9 @@ export function registerVerify(program: Command): void {
     .option('--wait <seconds>', 'with --repair: wait this long for another run to release the lock', nonNegativeNumber('--wait'), 10)
     .option('--json', 'print the report as JSON (docs/verify.md)')
     .option('--endpoint <url>', 'for s3:// replicas: the S3-compatible endpoint (MinIO, Ceph, R2, ...)')
+    .option('-q, --quiet', 'print nothing when nothing is wrong (for cron: mail only on damage)')
     .action(
-      action(async (rootArg: string, snapshots: string[], o: { quick?: boolean; sample?: number; repair?: boolean; wait: number; json?: boolean; endpoint?: string }) => {
+      action(async (rootArg: string, snapshots: string[], o: { quick?: boolean; sample?: number; repair?: boolean; wait: number; json?: boolean; endpoint?: string; quiet?: boolean }) => {
         if (isReplicaUrl(rootArg)) return verifyReplicaCommand(rootArg, snapshots, o);
         const onProgress = o.json ? undefined : progressPrinter();
         const r = await verify(rootArg, {
@@ -110,7 +111,8 @@ export function registerVerify(program: Command): void {
           onProgress,
         });
         if (onProgress) io.err('\r\x1b[K');
-        io.out(o.json ? toJson(r) : renderReport(r));
+        if (o.json) io.out(toJson(r));
+        else if (r.damaged || !o.quiet) io.out(renderReport(r));
         return r.damaged ? EXIT.DAMAGE : EXIT.OK;
       }),
     );
