@@ -27,6 +27,9 @@ export function openDatabase(file: string, opts: OpenOptions = {}): Db {
   }
   try {
     db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+    // gc's mark and verify's object list go through temp tables sized like the store: let them
+    // spill to a file instead of growing the process (a million objects would be ~1 GB in RAM).
+    db.pragma('temp_store = FILE');
     if (opts.wal && !opts.readonly) {
       db.pragma('journal_mode = WAL');
       // FULL: a commit is on disk before we rename a snapshot into view (docs/guarantees.md).

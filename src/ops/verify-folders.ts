@@ -13,11 +13,10 @@ import path from 'node:path';
 import type { Root } from './root.js';
 import type { SnapshotRow } from '../index/catalog.js';
 import { Kind, type Entry, type EntryMeta } from '../model/entry.js';
-import { nsToUs, objectName, type ObjectKey } from '../store/layout.js';
+import { nsToUs, objectName, objectPath, type ObjectKey } from '../store/layout.js';
 import { HASH_BYTES } from '../store/hasher.js';
 import { isSafeName, joinPath, showName } from '../util/paths.js';
 import { errnoCode } from '../errors.js';
-import { inodeId } from './verify-objects.js';
 import { MAX_PATHS_PER_FINDING, type DamageKind, type Finding, type ObjectDamage, type ReplacedEntry } from './verify-types.js';
 
 /** Deeper than any real tree can be (PATH_MAX 4096): only a cyclic, tampered catalog gets here. */
@@ -29,7 +28,6 @@ export interface FolderCheckContext {
   /** objectName → damage found by the object check (refs are added here). */
   objectDamage: Map<string, ObjectDamage>;
   /** objectName → dev:ino of its replica files. */
-  inodes: Map<string, Set<string>>;
   findings: Finding[];
   replaced: ReplacedEntry[];
   /** Snapshots with damage that a rebuild of the dated folder repairs. */
@@ -227,15 +225,31 @@ class SnapshotWalk {
       this.add('entry-kind', rel, `expected a file, found ${kindOfStat(st)}`);
       return;
     }
-    const inodes = this.ctx.inodes.get(name);
-    // Without an intact object file there is no inode to compare with: the object finding
-    // covers this path, and a repair re-links it once the object is healed.
-    if (!inodes || inodes.size === 0) return;
-    if (!inodes.has(inodeId(st))) {
+    // Without an object file there is no inode to compare with: the object finding covers this
+    // path, and a repair re-links it once the object is healed.
+    const same = sameInodeAsObject(this.ctx.root, key, st);
+    if (same === undefined) return;
+    if (!same) {
       const same = Number(st.size) === e.size ? ' (same size)' : ` (${st.size} bytes, expected ${e.size})`;
       this.add('entry-replaced', rel, `not a hard link to its stored object: another file was put here${same}`, false);
       this.ctx.replaced.push({ snapshot: this.snap.name, rel, key });
     }
+  }
+}
+
+/**
+ * Whether `st` is the inode of the object (any of its link-limit replicas): undefined when no
+ * replica file exists to compare with. Asks the file system (an lstat per replica) rather than
+ * holding every object's inode in memory, which cost ~170 bytes per object at a million.
+ */
+function sameInodeAsObject(root: Root, key: ObjectKey, st: fs.BigIntStats): boolean | undefined {
+  let any = false;
+  for (let r = 0; ; r++) {
+    const o = lstatOrUndefined(objectPath(root.layout, key, r));
+    if (!o) return any ? false : undefined;
+    if (!o.isFile()) continue;
+    any = true;
+    if (o.ino === st.ino && o.dev === st.dev) return true;
   }
 }
 

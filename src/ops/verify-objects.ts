@@ -28,12 +28,52 @@ export interface ObjectCheckOptions {
 
 export interface ObjectCheckResult {
   damage: Map<string, ObjectDamage>;
-  /** objectName → the `dev:ino` of each replica file that exists as a regular file. */
-  inodes: Map<string, Set<string>>;
   /** Objects whose every replica was hashed and found clean (for verified_ns). */
-  hashedClean: ObjectKey[];
+  hashedClean: PackedKeys;
   hashed: number;
   bytesHashed: number;
+}
+
+const PACKED = 52; // hash 32 + mode 4 + uid 4 + gid 4 + mtime µs 8
+
+/** Object keys packed 52 bytes each, in 4,096-key chunks: memory for a million stays ~50 MB. */
+export class PackedKeys {
+  private readonly chunks: Buffer[] = [];
+  private used = 0;
+  length = 0;
+
+  push(k: ObjectKey): void {
+    let chunk = this.chunks.at(-1);
+    if (!chunk || this.used === 4096) {
+      chunk = Buffer.allocUnsafe(4096 * PACKED);
+      this.chunks.push(chunk);
+      this.used = 0;
+    }
+    const o = this.used++ * PACKED;
+    k.hash.copy(chunk, o);
+    chunk.writeUInt32LE(k.mode, o + 32);
+    chunk.writeUInt32LE(k.uid, o + 36);
+    chunk.writeUInt32LE(k.gid, o + 40);
+    chunk.writeBigInt64LE(k.mtimeUs, o + 44);
+    this.length++;
+  }
+
+  *[Symbol.iterator](): IterableIterator<ObjectKey> {
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!;
+      const n = c === this.chunks.length - 1 ? this.used : 4096;
+      for (let i = 0; i < n; i++) {
+        const o = i * PACKED;
+        yield {
+          hash: Buffer.from(chunk.subarray(o, o + 32)),
+          mode: chunk.readUInt32LE(o + 32),
+          uid: chunk.readUInt32LE(o + 36),
+          gid: chunk.readUInt32LE(o + 40),
+          mtimeUs: chunk.readBigInt64LE(o + 44),
+        };
+      }
+    }
+  }
 }
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -159,17 +199,15 @@ export function newObjectDamage(key: ObjectKey, size: number, replicas: number, 
   };
 }
 
-const CHECK_WINDOW = 1024;
-
-export async function checkObjects(root: Root, refs: readonly ReferencedObject[], opts: ObjectCheckOptions): Promise<ObjectCheckResult> {
+export async function checkObjects(root: Root, pages: Iterable<readonly ReferencedObject[]>, opts: ObjectCheckOptions): Promise<ObjectCheckResult> {
   const { layout } = root;
   const fans = new FanCheck(layout.objects);
-  const result: ObjectCheckResult = { damage: new Map(), inodes: new Map(), hashedClean: [], hashed: 0, bytesHashed: 0 };
+  const result: ObjectCheckResult = { damage: new Map(), hashedClean: new PackedKeys(), hashed: 0, bytesHashed: 0 };
   const limiter = new Limiter(HASH_CONCURRENCY);
 
-  // In windows, not all at once: one pending promise per object costs ~1 KB, which at a
-  // million objects would dominate verify's memory.
-  for (let w = 0; w < refs.length; w += CHECK_WINDOW) await allSettledOrThrow(refs.slice(w, w + CHECK_WINDOW), (ref) =>
+  // Page by page, never the whole list: the pages come from SQLite (verify-queries.ts), and one
+  // pending promise per object would cost ~1 KB each at a million objects.
+  for (const page of pages) await allSettledOrThrow(page, (ref) =>
     limiter.run(async () => {
       const key: ObjectKey = { hash: ref.hash, mode: ref.mode, uid: ref.uid, gid: ref.gid, mtimeUs: ref.mtimeUs };
       const name = objectName(key);
@@ -182,7 +220,6 @@ export async function checkObjects(root: Root, refs: readonly ReferencedObject[]
       const problems: string[] = [];
       const bad: number[] = [];
       const meta: number[] = [];
-      const inodes = new Set<string>();
       if (ref.entrySize !== size) {
         kinds.add('catalog-invariant');
         problems.push(`the catalog records ${size} bytes for the object but ${ref.entrySize} for its paths`);
@@ -218,7 +255,6 @@ export async function checkObjects(root: Root, refs: readonly ReferencedObject[]
           clean = false;
           continue;
         }
-        inodes.add(inodeId(st));
         let isBad = false;
         if (Number(st.size) !== size) {
           kinds.add('object-size');
@@ -263,7 +299,6 @@ export async function checkObjects(root: Root, refs: readonly ReferencedObject[]
         }
       }
       opts.onBytes?.(0, 1);
-      result.inodes.set(name, inodes);
       if (kinds.size > 0) {
         const d = newObjectDamage(key, size, replicas, kinds, problems);
         d.badReplicas = bad;

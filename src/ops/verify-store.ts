@@ -39,22 +39,19 @@ function info(kind: Finding['kind'], paths: string[], message: string, snapshots
 }
 
 /**
- * Objects rows no live snapshot references, and files in .snap/objects that no row accounts for.
- * `referenced` holds the objectName of every object the live snapshots reference.
+ * Objects rows no snapshot references (any state: one being pruned still owns its objects), and
+ * files in .snap/objects that no row accounts for. Both are asked of SQLite (gc's mark query,
+ * and one row lookup per file), so memory does not grow with the store.
  */
-export function storeLeftovers(root: Root, referenced: ReadonlySet<string>): Finding[] {
+export function storeLeftovers(root: Root): Finding[] {
   const out: Finding[] = [];
   const { layout, catalog } = root;
-  const known = new Map<string, number>();
   const unref: string[] = [];
   let unrefBytes = 0;
-  for (const o of catalog.iterateObjects()) {
+  for (const o of catalog.unreferencedObjects()) {
     const name = objectName(o);
-    known.set(name, o.replicas);
-    if (!referenced.has(name)) {
-      unref.push(path.join('.snap/objects', name.slice(0, 2), name));
-      unrefBytes += o.size * o.replicas;
-    }
+    unref.push(path.join('.snap/objects', name.slice(0, 2), name));
+    unrefBytes += o.size * o.replicas;
   }
   if (unref.length) out.push(info('unreferenced-object', unref, `${unref.length} object(s), ${unrefBytes} bytes, not referenced by any snapshot; \`snap gc\` removes them`));
 
@@ -63,7 +60,7 @@ export function storeLeftovers(root: Root, referenced: ReadonlySet<string>): Fin
     const dir = path.join(layout.objects, fan);
     for (const name of listDir(dir)) {
       const parsed = parseObjectName(name);
-      const replicas = parsed && parsed.key.hash.toString('hex', 0, 1) === fan ? known.get(objectName(parsed.key)) : undefined;
+      const replicas = parsed && parsed.key.hash.toString('hex', 0, 1) === fan ? catalog.getObject(parsed.key)?.replicas : undefined;
       if (replicas !== undefined && parsed!.replica < replicas) continue;
       stray.push(rel(root, path.join(dir, name)));
     }

@@ -19,13 +19,16 @@ import {
   catalogFileProblems,
   endRead,
   markObjectsVerified,
-  referencedObjects,
+  markSample,
+  referencedPage,
+  stageReferencedObjects,
+  stagedBytes,
   snapshotsWithoutRootTree,
   type ReferencedObject,
 } from '../index/verify-queries.js';
 import { SNAPSHOT_NAME_RE, objectName, type ObjectKey } from '../store/layout.js';
 import { SnapError } from '../errors.js';
-import { checkObjects } from './verify-objects.js';
+import { checkObjects, type PackedKeys } from './verify-objects.js';
 import { attachObjectPaths, checkSnapshot, type FolderCheckContext } from './verify-folders.js';
 import { awaitingPublish, runLeftovers, storeLeftovers } from './verify-store.js';
 import { repairDamage } from './repair.js';
@@ -50,11 +53,10 @@ export interface CheckResult {
   checked: SnapshotRow[];
   findings: Finding[];
   objectDamage: Map<string, ObjectDamage>;
-  inodes: Map<string, Set<string>>;
   replaced: ReplacedEntry[];
   folderDamaged: Set<string>;
   unrebuildable: Set<string>;
-  hashedClean: ObjectKey[];
+  hashedClean: PackedKeys;
   entries: number;
   objects: number;
   objectsHashed: number;
@@ -76,21 +78,6 @@ export function ownersComparable(root: Root): boolean {
 
 function keyOf(r: ReferencedObject): ObjectKey {
   return { hash: r.hash, mode: r.mode, uid: r.uid, gid: r.gid, mtimeUs: r.mtimeUs };
-}
-
-/** The objects --sample reads: the given share, least recently verified (never: first) first. */
-function sampleSet(refs: readonly ReferencedObject[], percent: number): Set<string> {
-  const known = refs.filter((r) => r.row);
-  known.sort((a, b) => {
-    const va = a.row!.verifiedNs;
-    const vb = b.row!.verifiedNs;
-    if (va === vb) return 0;
-    if (va === null) return -1;
-    if (vb === null) return 1;
-    return va < vb ? -1 : 1;
-  });
-  const n = Math.min(known.length, Math.ceil((known.length * percent) / 100));
-  return new Set(known.slice(0, n).map((r) => objectName(keyOf(r))));
 }
 
 export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckResult> {
@@ -132,23 +119,38 @@ export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckRe
     }
   }
 
-  // 2. Every object the checked snapshots reference.
-  const refs = referencedObjects(
+  // 2. Every object the checked snapshots reference, staged in SQLite and read back in pages.
+  const total = stageReferencedObjects(
     catalog,
     checked.map((s) => s.rootTree),
   );
-  const hashed =
-    opts.hashOnly ?? (opts.tier === 'full' ? undefined : opts.tier === 'sample' ? sampleSet(refs, opts.samplePercent ?? 100) : new Set<string>());
-  const totalBytes = refs.reduce((s, r) => s + (r.row && (!hashed || hashed.has(objectName(keyOf(r)))) ? r.row.size * r.row.replicas : 0), 0);
+  if (opts.tier === 'sample' && !opts.hashOnly) markSample(catalog, opts.samplePercent ?? 100);
+  const shouldHash = (ref: ReferencedObject): boolean => {
+    if (opts.hashOnly) return opts.hashOnly.has(objectName(keyOf(ref)));
+    return opts.tier === 'full' || (opts.tier === 'sample' && ref.sampled === true);
+  };
+  const totalBytes = opts.hashOnly ? 0 : opts.tier === 'quick' ? 0 : stagedBytes(catalog, opts.tier === 'sample');
   let doneBytes = 0;
   let doneItems = 0;
-  const objects = await checkObjects(root, refs, {
-    shouldHash: (k) => !hashed || hashed.has(objectName(k)),
+  const sampled = new Set<string>();
+  function* pages(): Generator<ReferencedObject[]> {
+    for (let after = 0; ; ) {
+      const page = referencedPage(catalog, after, 1024);
+      if (page.length === 0) return;
+      after = page.at(-1)!.rid;
+      const refs = page.map((p) => p.ref);
+      for (const r of refs) if (shouldHash(r)) sampled.add(objectName(keyOf(r)));
+      yield refs;
+      sampled.clear();
+    }
+  }
+  const objects = await checkObjects(root, pages(), {
+    shouldHash: (k) => sampled.has(objectName(k)),
     owners: opts.owners,
     onBytes: (b, i) => {
       doneBytes += b;
       doneItems += i;
-      opts.onProgress?.({ doneBytes, totalBytes, doneItems, totalItems: refs.length });
+      opts.onProgress?.({ doneBytes, totalBytes, doneItems, totalItems: total });
     },
   });
 
@@ -159,7 +161,6 @@ export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckRe
     root,
     owners: opts.owners,
     objectDamage: objects.damage,
-    inodes: objects.inodes,
     findings: [],
     replaced: [],
     folderDamaged: new Set(),
@@ -182,11 +183,7 @@ export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckRe
   // 4. Leftovers: informational.
   if (opts.leftovers) {
     // A snapshot being pruned still owns its objects until its row is gone: not "unreferenced".
-    const owned = referencedObjects(
-      catalog,
-      all.map((s) => s.rootTree),
-    );
-    findings.push(...storeLeftovers(root, new Set(owned.map((r) => objectName(keyOf(r))))));
+    findings.push(...storeLeftovers(root));
     findings.push(...runLeftovers(root, all));
   }
   return {
@@ -194,13 +191,12 @@ export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckRe
     checked,
     findings,
     objectDamage: objects.damage,
-    inodes: objects.inodes,
     replaced: ctx.replaced,
     folderDamaged: ctx.folderDamaged,
     unrebuildable,
     hashedClean: objects.hashedClean,
     entries: ctx.entries,
-    objects: refs.length,
+    objects: total,
     objectsHashed: objects.hashed,
     bytesHashed: objects.bytesHashed,
   };
@@ -218,7 +214,7 @@ export async function damagedFolders(root: Root): Promise<Set<string>> {
 }
 
 /** Record verified_ns for the objects that hashed clean; false when the catalog is busy or read-only. */
-function recordVerified(catalogFile: string, keys: readonly ObjectKey[]): boolean {
+function recordVerified(catalogFile: string, keys: PackedKeys): boolean {
   if (keys.length === 0) return true;
   try {
     const c = Catalog.open(catalogFile);
@@ -360,7 +356,7 @@ async function verifyAndRepair(
   }
 }
 
-function recordVerifiedOn(root: Root, keys: readonly ObjectKey[]): boolean {
+function recordVerifiedOn(root: Root, keys: PackedKeys): boolean {
   if (keys.length === 0) return true;
   try {
     markObjectsVerified(root.catalog, keys, BigInt(Date.now()) * 1_000_000n);

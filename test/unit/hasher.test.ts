@@ -32,4 +32,31 @@ describe('hasher', () => {
       expect(hasherName()).toBe('native');
     }
   });
+
+  it('reused native hashers stay independent: interleaved streams, reuse after digest, no double digest', () => {
+    for (const which of ['native', 'wasm'] as const) {
+      try {
+        _useBackendForTests(which);
+      } catch {
+        continue; // not available on this platform
+      }
+      const a = Buffer.from('first stream, '.repeat(100));
+      const b = Buffer.from('second stream! '.repeat(70));
+      for (let round = 0; round < 3; round++) {
+        const ha = createHash();
+        const hb = createHash();
+        ha.update(a.subarray(0, 500));
+        hb.update(b.subarray(0, 300));
+        expect(hashBytes(Buffer.from('one-shot in between')).length).toBe(32);
+        ha.update(a.subarray(500));
+        hb.update(b.subarray(300));
+        expect(ha.digest().equals(hashBytes(a))).toBe(true);
+        expect(hb.digest().equals(hashBytes(b))).toBe(true);
+      }
+      const h = createHash();
+      h.update(a);
+      h.digest();
+      if (which === 'native') expect(() => h.digest()).toThrow(/twice/);
+    }
+  });
 });
