@@ -266,8 +266,9 @@ export class SourceWalker {
   }
 
   /**
-   * The synchronous fast path for a non-folder entry: symlinks, special files, and files the
-   * quick check trusts whose object links on the first try. 'slow' sends the entry to leaf().
+   * The synchronous fast path for a non-folder entry: symlinks are placed here; a file the quick
+   * check trusts gets its entry here and its link queued (`linkLater`) for the workers. 'slow'
+   * sends the entry on: small new files to the ingest workers, the rest to leaf().
    */
   private leafSync(
     srcDir: Buffer,
