@@ -271,17 +271,6 @@ export class Catalog {
     return r ? { ...k, size: Number(r.size), replicas: Number(r.replicas), verifiedNs: r.verified_ns } : undefined;
   }
 
-  insertObject(k: ObjectRowKey, size: number): void {
-    this.st(`INSERT INTO objects (hash, mode, uid, gid, mtime_us, size) VALUES (?, ?, ?, ?, ?, ?)`).run(
-      k.hash,
-      k.mode,
-      k.uid,
-      k.gid,
-      k.mtimeUs,
-      size,
-    );
-  }
-
   /** Record an object unless the catalog has it; true when the row is new. One statement. */
   ensureObject(k: ObjectRowKey, size: number): boolean {
     return (
@@ -404,10 +393,6 @@ export class Catalog {
     const lo = Buffer.concat([dir, Buffer.from('/')]);
     const hi = Buffer.concat([dir, Buffer.from('0')]); // '0' is the byte after '/'
     this.st(`DELETE FROM stat_cache WHERE dir = ? OR (dir >= ? AND dir < ?)`).run(dir, lo, hi);
-  }
-
-  clearStatCache(): void {
-    this.st(`DELETE FROM stat_cache`).run();
   }
 
   // ---- config -------------------------------------------------------------------------------

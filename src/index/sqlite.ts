@@ -53,7 +53,3 @@ export function isBusyError(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code;
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 }
-
-export function isSqliteError(e: unknown): boolean {
-  return e instanceof Database.SqliteError;
-}

@@ -2,7 +2,6 @@
  * Making sure an inode exists in .snap/objects and hard-linking it into a folder being built.
  * Shared by take (new content from the source) and materialize/repair (content from the store).
  */
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Root } from './root.js';
 import { objectKeyString, objectPath, type ObjectKey } from '../store/layout.js';
@@ -103,12 +102,9 @@ export class ObjectPlacer {
     const outcome = await publish(tmp, objectPath(layout, key), force);
     faultPoint('object:published');
     if (outcome === 'exists' && force) throw new SnapError('IO', `could not publish object ${objectPath(layout, key)}`);
-    if (!known && this.root.catalog.getObject(key) === undefined) {
-      this.root.catalog.insertObject(key, size);
-      if (outcome === 'published') {
-        this.newObjects++;
-        this.newBytes += size;
-      }
+    if (!known && this.root.catalog.ensureObject(key, size) && outcome === 'published') {
+      this.newObjects++;
+      this.newBytes += size;
     }
   }
 
@@ -142,28 +138,9 @@ export class ObjectPlacer {
     }
   }
 
-  /**
-   * The fast path of link(): one synchronous link(2) to the current replica. Returns false when
-   * the slow path is needed (link limit reached, object missing, test limit active), so the
-   * caller falls back to the async link() which handles those.
-   */
   /** The object file to link to next for `key` (replica 0 until the link limit moved it on). */
   currentPath(key: ObjectKey): string {
     return objectPath(this.root.layout, key, this.replicaHint.get(objectKeyString(key)) ?? 0);
-  }
-
-  linkSync(key: ObjectKey, dest: Buffer): boolean {
-    if (TEST_LINK_LIMIT > 0) return false;
-    const ks = objectKeyString(key);
-    try {
-      fs.linkSync(objectPath(this.root.layout, key, this.replicaHint.get(ks) ?? 0), dest);
-    } catch (e) {
-      const code = errnoCode(e);
-      if (code === 'EMLINK' || code === 'ENOENT') return false;
-      throw e;
-    }
-    faultPoint('object:linked');
-    return true;
   }
 
   private async nextReplica(key: ObjectKey, ks: string, full: number): Promise<number> {
