@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { buildExcludes } from '../ops/excludes.js';
+import { buildExcludes, type ExcludeFn } from '../ops/excludes.js';
 import { showName } from '../util/paths.js';
 
 export interface ExcludeCliOptions {
@@ -38,13 +38,16 @@ export function excludesFor(
   rootArg: string,
   o: ExcludeCliOptions,
   onExcluded?: (shown: string) => void,
-): ((rel: Buffer, isDir: boolean) => boolean) | undefined {
+): ExcludeFn | undefined {
   const m = buildExcludes(path.resolve(rootArg), { patterns: o.exclude, defaults: o.defaultExcludes !== false });
   if (m.empty) return undefined;
-  if (!onExcluded) return (rel, isDir) => m.exclude(rel, isDir);
-  return (rel, isDir) => {
-    const out = m.exclude(rel, isDir);
-    if (out) onExcluded(showName(rel) + (isDir ? '/' : ''));
-    return out;
-  };
+  if (!onExcluded) return Object.assign((rel: Buffer, isDir: boolean) => m.exclude(rel, isDir), { key: m.key });
+  return Object.assign(
+    (rel: Buffer, isDir: boolean) => {
+      const out = m.exclude(rel, isDir);
+      if (out) onExcluded(showName(rel) + (isDir ? '/' : ''));
+      return out;
+    },
+    { key: m.key },
+  );
 }

@@ -73,9 +73,9 @@ export function startTakeProgress(rootArg: string, quiet: boolean | undefined) {
   let doneItems = 0;
   return {
     onFile: progress.active
-      ? (bytes: number) => {
+      ? (bytes: number, files = 1) => {
           doneBytes += bytes;
-          doneItems++;
+          doneItems += files;
           // The source may have grown since the last snapshot: never show more than 100%.
           progress.update({ doneBytes, doneItems, totalBytes: Math.max(totalBytes, doneBytes), totalItems: Math.max(totalItems, doneItems) });
         }

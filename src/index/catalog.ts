@@ -52,15 +52,6 @@ export interface ObjectRow extends ObjectRowKey {
   verifiedNs: bigint | null;
 }
 
-export interface StatRow {
-  name: Buffer;
-  dev: bigint;
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  hash: Buffer | null;
-}
 
 type RawEntry = {
   name: Buffer;
@@ -201,6 +192,12 @@ export class Catalog {
   findTree(digest: Buffer): number | undefined {
     const r = this.st(`SELECT id FROM trees WHERE digest = ?`).get(digest) as { id: bigint } | undefined;
     return r ? Number(r.id) : undefined;
+  }
+
+  /** A tree's id and totals by digest, or undefined when no such tree is stored. */
+  findTreeWithTotals(digest: Buffer): { id: number; totals: TreeTotals } | undefined {
+    const r = this.st(`SELECT id, files, dirs, bytes FROM trees WHERE digest = ?`).get(digest) as Record<string, bigint> | undefined;
+    return r ? { id: Number(r.id), totals: { files: Number(r.files), dirs: Number(r.dirs), bytes: Number(r.bytes) } } : undefined;
   }
 
   /** Insert a tree and its entries unless a tree with this digest exists; returns its id. */
@@ -362,37 +359,38 @@ export class Catalog {
     }));
   }
 
-  // ---- stat cache ---------------------------------------------------------------------------
-  statCacheDir(dir: Buffer): Map<string, StatRow> {
-    const m = new Map<string, StatRow>();
-    // Raw rows (arrays): this runs once per folder of every take, and skipping the per-row
-    // object with named keys is measurably cheaper at 100,000 files.
-    let s = this.stmts.get('statCacheDir');
-    if (!s) {
-      s = this.db.prepare(`SELECT name, dev, ino, size, mtime_ns, ctime_ns, hash FROM stat_cache WHERE dir = ?`).safeIntegers(true).raw(true);
-      this.stmts.set('statCacheDir', s);
-    }
-    for (const r of s.all(dir) as [Buffer, bigint, bigint, bigint, bigint, bigint, Buffer | null][]) {
-      m.set(r[0].toString('latin1'), { name: r[0], dev: r[1], ino: r[2], size: r[3], mtimeNs: r[4], ctimeNs: r[5], hash: r[6] });
-    }
-    return m;
+  // ---- quick-check records (dir_cache) --------------------------------------------------
+  /** The packed records of one source folder (src/model/dir-cache.ts) and its last digest. */
+  getDirCache(dir: Buffer): { digest: Buffer; records: Buffer } | undefined {
+    return this.st(`SELECT digest, records FROM dir_cache WHERE dir = ?`).get(dir) as { digest: Buffer; records: Buffer } | undefined;
   }
 
-  putStat(dir: Buffer, s: StatRow): void {
-    this.st(
-      `INSERT OR REPLACE INTO stat_cache (dir, name, dev, ino, size, mtime_ns, ctime_ns, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(dir, s.name, s.dev, s.ino, s.size, s.mtimeNs, s.ctimeNs, s.hash);
+  putDirCache(dir: Buffer, digest: Buffer, records: Buffer): void {
+    this.st(`INSERT OR REPLACE INTO dir_cache (dir, digest, records) VALUES (?, ?, ?)`).run(dir, digest, records);
   }
 
-  deleteStat(dir: Buffer, name: Buffer): void {
-    this.st(`DELETE FROM stat_cache WHERE dir = ? AND name = ?`).run(dir, name);
-  }
-
-  /** Drop the rows of a folder and of everything below it (it vanished or is excluded). */
-  deleteStatSubtree(dir: Buffer): void {
+  /** Drop the records of a folder and of everything below it (it vanished or is excluded). */
+  deleteDirCacheSubtree(dir: Buffer): void {
     const lo = Buffer.concat([dir, Buffer.from('/')]);
     const hi = Buffer.concat([dir, Buffer.from('0')]); // '0' is the byte after '/'
-    this.st(`DELETE FROM stat_cache WHERE dir = ? OR (dir >= ? AND dir < ?)`).run(dir, lo, hi);
+    this.st(`DELETE FROM dir_cache WHERE dir = ? OR (dir >= ? AND dir < ?)`).run(dir, lo, hi);
+  }
+
+  clearDirCache(): void {
+    this.db.exec(`DELETE FROM dir_cache`);
+  }
+
+  /** Every folder's records, for the rare whole-cache searches (repair looking for a source). */
+  *allDirCache(): IterableIterator<{ dir: Buffer; records: Buffer }> {
+    yield* this.db.prepare(`SELECT dir, records FROM dir_cache ORDER BY dir`).iterate() as IterableIterator<{ dir: Buffer; records: Buffer }>;
+  }
+
+  getInternal(key: string): string | undefined {
+    return (this.st(`SELECT value FROM internal WHERE key = ?`).get(key) as { value: string } | undefined)?.value;
+  }
+
+  setInternal(key: string, value: string): void {
+    this.st(`INSERT OR REPLACE INTO internal (key, value) VALUES (?, ?)`).run(key, value);
   }
 
   // ---- config -------------------------------------------------------------------------------

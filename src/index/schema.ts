@@ -5,7 +5,7 @@
 import type { Db } from './sqlite.js';
 import { SnapError } from '../errors.js';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const V1 = `
 -- One row per snapshot. A row exists only for a complete snapshot (state 'complete') or one
@@ -88,7 +88,26 @@ CREATE TABLE config (
 );
 `;
 
-const MIGRATIONS: Record<number, string> = { 1: V1 };
+// v2: the quick check moves from one row per file (stat_cache) to one packed record per folder
+// (src/model/dir-cache.ts), which also remembers the folder's tree digest, so an unchanged
+// folder is recognised without reading or rebuilding its entries. The old rows are only a
+// cache: they are dropped, and the next take re-reads each file once.
+const V2 = `
+DROP TABLE stat_cache;
+CREATE TABLE dir_cache (
+  dir     BLOB PRIMARY KEY,  -- the folder's path relative to .latest ('' for .latest itself)
+  digest  BLOB NOT NULL,     -- the tree digest the folder had when the records were written
+  records BLOB NOT NULL      -- packed records, one per entry, sorted by name
+);
+-- Settings of linksnap's own (not the user's \`snap config\`), e.g. the exclude rules the
+-- dir_cache was written under.
+CREATE TABLE internal (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+const MIGRATIONS: Record<number, string> = { 1: V1, 2: V2 };
 
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;

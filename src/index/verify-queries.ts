@@ -7,6 +7,7 @@
  */
 import type { Catalog } from './catalog.js';
 import { Kind } from '../model/entry.js';
+import { decodeRecords } from '../model/dir-cache.js';
 
 /** mtime_us = floor(mtime_ns / 1000), also for negative (pre-1970) times; as in catalog.ts. */
 const MTIME_US = `(e.mtime_ns - ((e.mtime_ns % 1000) + 1000) % 1000) / 1000`;
@@ -150,9 +151,19 @@ export function objectsWithHash(catalog: Catalog, hash: Buffer): { mode: number;
   }));
 }
 
-/** Source paths (relative to .latest) that held this content when they were last hashed. */
+/**
+ * Source paths (relative to .latest) that held this content when they were last hashed: a scan
+ * of every folder's quick-check records, which only repair does, and only for damaged content.
+ */
 export function statCachePathsWithHash(catalog: Catalog, hash: Buffer, limit = 50): { dir: Buffer; name: Buffer }[] {
-  return catalog.db.prepare(`SELECT dir, name FROM stat_cache WHERE hash = ? LIMIT ?`).all(hash, limit) as { dir: Buffer; name: Buffer }[];
+  const out: { dir: Buffer; name: Buffer }[] = [];
+  for (const row of catalog.allDirCache()) {
+    for (const r of decodeRecords(row.records).values()) {
+      if (r.kind === Kind.File && r.extra.equals(hash)) out.push({ dir: row.dir, name: r.name });
+      if (out.length >= limit) return out;
+    }
+  }
+  return out;
 }
 
 /** Record that these objects were read and hashed clean at `ns` (one transaction). */

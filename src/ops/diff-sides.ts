@@ -5,7 +5,8 @@
  */
 import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import type { Catalog, StatRow } from '../index/catalog.js';
+import type { Catalog } from '../index/catalog.js';
+import { folderRecords, knownHash } from './quick-check.js';
 import { Kind, type EntryMeta } from '../model/entry.js';
 import { readSourceFile } from '../store/blobfile.js';
 import { joinPath } from '../util/paths.js';
@@ -66,13 +67,6 @@ export interface LiveSideOptions {
   counters: { hashedFiles: number; hashedBytes: number };
 }
 
-function cachedHash(row: StatRow | undefined, st: fs.BigIntStats): Buffer | undefined {
-  if (!row?.hash) return undefined;
-  return row.dev === st.dev && row.ino === st.ino && row.size === st.size && row.mtimeNs === st.mtimeNs && row.ctimeNs === st.ctimeNs
-    ? row.hash
-    : undefined;
-}
-
 export function liveSide(top: string, opts: LiveSideOptions): Side {
   const topAbs = Buffer.from(top);
   return {
@@ -92,7 +86,7 @@ export function liveSide(top: string, opts: LiveSideOptions): Side {
         throw e;
       }
       names.sort(Buffer.compare);
-      const cache = opts.catalog?.statCacheDir(rel);
+      const cache = opts.catalog ? folderRecords(opts.catalog, rel) : undefined;
       const out: SideEntry[] = [];
       for (const name of names) {
         const childAbs = joinPath(abs, name);
@@ -113,7 +107,7 @@ export function liveSide(top: string, opts: LiveSideOptions): Side {
           const target = await fsp.readlink(childAbs, { encoding: 'buffer' }).catch(() => undefined);
           if (target) out.push({ name, kind: Kind.Symlink, ...meta, size: target.length, target });
         } else if (st.isFile()) {
-          const known = cachedHash(cache?.get(name.toString('latin1')), st);
+          const known = knownHash(cache?.get(name.toString('latin1')), st);
           let memo: Promise<Buffer | undefined> | undefined;
           out.push({
             name,

@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { SnapError, errnoCode } from '../errors.js';
+import { hashBytes } from '../store/hasher.js';
 
 export const SNAPIGNORE = '.snapignore';
 
@@ -46,7 +47,15 @@ export interface ExcludeMatcher {
   sources: { defaults: boolean; snapignore: string | undefined; patterns: number };
   /** True when no rule at all is active (the matcher is then never consulted). */
   empty: boolean;
+  /**
+   * Identifies the rules (their text, in order): a take's quick-check records are only trusted
+   * under the rules they were written with (src/ops/take.ts).
+   */
+  key: string;
 }
+
+/** An exclude predicate, optionally carrying its rules' key (ExcludeMatcher.key). */
+export type ExcludeFn = ((rel: Buffer, isDir: boolean) => boolean) & { key?: string };
 
 /** A pattern as "one char per byte", matching how paths are presented to the library. */
 function asBytes(s: string): string {
@@ -70,6 +79,7 @@ function readSnapignore(rootPath: string): string[] | undefined {
 export function buildExcludes(rootPath: string, opts: ExcludeOptions = {}): ExcludeMatcher {
   const ig: Ignore = ignore({ allowRelativePaths: false });
   let rules = 0;
+  const ruleText: string[] = [];
   const defaults = opts.defaults ?? true;
   if (defaults) {
     ig.add(DEFAULT_EXCLUDES.map(asBytes));
@@ -81,6 +91,7 @@ export function buildExcludes(rootPath: string, opts: ExcludeOptions = {}): Excl
     if (lines) {
       snapignore = path.join(rootPath, SNAPIGNORE);
       ig.add(lines);
+      ruleText.push('snapignore', ...lines);
       rules += lines.filter((l) => l.trim() !== '' && !l.startsWith('#')).length;
     }
   }
@@ -88,18 +99,21 @@ export function buildExcludes(rootPath: string, opts: ExcludeOptions = {}): Excl
   for (const p of patterns) {
     if (p.trim() === '') throw new SnapError('USAGE', '--exclude needs a non-empty pattern');
     ig.add(asBytes(p));
+    ruleText.push('pattern', p);
     rules++;
   }
   const sources = { defaults, snapignore, patterns: patterns.length };
+  const key = hashBytes(Buffer.from(JSON.stringify({ v: 1, defaults: defaults ? DEFAULT_EXCLUDES : [], rules: ruleText }), 'latin1')).toString('hex');
   if (defaults && snapignore === undefined && patterns.length === 0) {
     // Only the defaults: they are basename patterns, so a direct test of the last component
     // gives the same answers as the gitignore engine at a fraction of its cost per path
     // (test/unit/excludes-defaults.test.ts checks the two agree).
-    return { empty: false, sources, exclude: (rel, isDir) => matchesDefaultExclude(rel, isDir) };
+    return { empty: false, sources, key, exclude: (rel, isDir) => matchesDefaultExclude(rel, isDir) };
   }
   return {
     empty: rules === 0,
     sources,
+    key,
     exclude(rel: Buffer, isDir: boolean): boolean {
       if (rel.length === 0) return false;
       const s = rel.toString('latin1');

@@ -14,7 +14,7 @@ import fsp from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolveRoot, openRoot, type Root } from './root.js';
 import { findSource } from './latest.js';
-import type { StatRow } from '../index/catalog.js';
+import { folderRecords, knownHash } from './quick-check.js';
 import { layoutFor } from '../store/layout.js';
 import { joinPath, showName } from '../util/paths.js';
 import { errnoCode } from '../errors.js';
@@ -55,10 +55,6 @@ export interface DryRunResult {
   skipped: number;
 }
 
-function hit(row: StatRow | undefined, st: fs.BigIntStats): boolean {
-  return !!row?.hash && row.dev === st.dev && row.ino === st.ino && row.size === st.size && row.mtimeNs === st.mtimeNs && row.ctimeNs === st.ctimeNs;
-}
-
 export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Promise<DryRunResult> {
   const rootPath = resolveRoot(rootArg);
   const source = findSource(rootPath);
@@ -81,7 +77,7 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
       throw e;
     }
     names.sort(Buffer.compare);
-    const cache = !opts.checksum && root ? root.catalog.statCacheDir(rel) : undefined;
+    const cache = !opts.checksum && root ? folderRecords(root.catalog, rel) : undefined;
     const dirs: [Buffer, Buffer][] = [];
     for (const name of names) {
       const childAbs = joinPath(abs, name);
@@ -113,7 +109,7 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
         const size = Number(st.size);
         r.files++;
         r.bytes += size;
-        const changed = !hit(cache?.get(name.toString('latin1')), st);
+        const changed = !knownHash(cache?.get(name.toString('latin1')), st);
         if (changed) {
           r.changedFiles++;
           r.changedBytes += size;

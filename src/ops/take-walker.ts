@@ -1,8 +1,13 @@
 /**
  * The heart of `take`: walk the source folder by folder, store new content, hard-link every file
  * into the staging folder, and record each folder as a tree record. Memory holds one folder's
- * listing per level of depth, never the whole tree. Files of a folder are handled concurrently
- * (the limiter bounds the I/O in flight); subfolders one after another, depth first.
+ * listing per level of depth (and a bounded number of folders in flight), never the whole tree.
+ *
+ * Per folder, a scan worker (src/store/source-scan.ts) lists and lstats it and links every file
+ * its quick-check record (src/model/dir-cache.ts) vouches for; only the rest comes back here:
+ * subfolders, symlinks, new or changed files. When nothing in a folder changed, its tree digest
+ * is the one the record remembers and the tree row is reused without being rebuilt — a
+ * no-change take touches the catalog once per folder, not once per file.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -11,22 +16,82 @@ import { ObjectPlacer, ObjectMissing, testLinkLimitActive, type ContentSource } 
 import { finishDirSync, placeSymlinkSync } from './place.js';
 import { treeDigest, type DigestInput } from './tree-digest.js';
 import { Warnings } from './warnings.js';
-import { Kind, type Entry, type EntryMeta, type TreeTotals } from '../model/entry.js';
-import type { StatRow } from '../index/catalog.js';
+import { Kind, type EntryMeta, type TreeTotals } from '../model/entry.js';
+import { encodeRecord, readRecord, recordOffsets, type DirRecord } from '../model/dir-cache.js';
 import { nsToUs, type ObjectKey } from '../store/layout.js';
 import { NotARegularFile, readSourceFile, type ReadResult } from '../store/blobfile.js';
-import { joinPath } from '../util/paths.js';
+import { joinPath, showName } from '../util/paths.js';
 import { Limiter, allSettledOrThrow } from '../util/limit.js';
 import { errnoCode } from '../errors.js';
 import { INGEST_SMALL_LIMIT, type IngestJob, type IngestResult } from '../store/ingest-sync.js';
 import type { IngestPool } from '../store/ingest-pool.js';
+import type { RawStat, ScanOther } from '../store/source-scan.js';
 
 /** Files per message to an ingest worker: enough to amortise the message, small for balance. */
 const INGEST_BATCH = 64;
-/** Links per message for unchanged files: a link is cheap, so batches are larger. */
-const LINK_BATCH = 256;
 /** Folders walked concurrently (see dir()). */
 const MAX_DIRS_IN_FLIGHT = 64;
+
+/** The lstat fields a take uses; fs.BigIntStats has them, and so does a worker's RawStat view. */
+export type SourceStat = Pick<
+  fs.BigIntStats,
+  'dev' | 'ino' | 'mode' | 'uid' | 'gid' | 'size' | 'mtimeNs' | 'ctimeNs' | 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isCharacterDevice'
+>;
+
+const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR } = fs.constants;
+
+/** A scan worker's lstat result with the BigIntStats type tests. */
+class ScannedStat implements SourceStat {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly mode: bigint;
+  readonly uid: bigint;
+  readonly gid: bigint;
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  constructor(r: RawStat) {
+    this.dev = r.dev;
+    this.ino = r.ino;
+    this.mode = r.mode;
+    this.uid = r.uid;
+    this.gid = r.gid;
+    this.size = r.size;
+    this.mtimeNs = r.mtimeNs;
+    this.ctimeNs = r.ctimeNs;
+  }
+  private type(): number {
+    return Number(this.mode) & S_IFMT;
+  }
+  isFile(): boolean {
+    return this.type() === S_IFREG;
+  }
+  isDirectory(): boolean {
+    return this.type() === S_IFDIR;
+  }
+  isSymbolicLink(): boolean {
+    return this.type() === S_IFLNK;
+  }
+  isFIFO(): boolean {
+    return this.type() === S_IFIFO;
+  }
+  isSocket(): boolean {
+    return this.type() === S_IFSOCK;
+  }
+  isCharacterDevice(): boolean {
+    return this.type() === S_IFCHR;
+  }
+}
+
+/** Structured clone turns Buffers into Uint8Arrays: view them as Buffers again (no copy). */
+const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+
+/** One entry of a folder being built: its tree input and its new quick-check record, if any. */
+interface Placed {
+  input: DigestInput & { totals?: TreeTotals };
+  /** The record to remember; undefined when the entry must be looked at again next time. */
+  record?: Buffer;
+}
 
 type StatLike = Pick<fs.BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>;
 
@@ -45,7 +110,8 @@ export interface WalkOptions {
   racyWindowMs?: number;
   /** True for a source path that must be left out (excludes); rel is relative to the source. */
   exclude?: (rel: Buffer, isDir: boolean) => boolean;
-  onFile?: (bytes: number) => void;
+  /** Progress: `files` files (default 1) of `bytes` bytes are in the snapshot. */
+  onFile?: (bytes: number, files?: number) => void;
   /** Test seams: run just before a source file is opened for reading. */
   hooks?: { beforeRead?: (abs: Buffer) => Promise<void> | void };
 }
@@ -63,20 +129,27 @@ export interface WalkCounters {
   symlinks: number;
 }
 
-function metaOf(st: fs.BigIntStats): EntryMeta {
+function metaOf(st: SourceStat): EntryMeta {
   return { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs };
 }
 
-function sameStat(a: fs.BigIntStats, b: fs.BigIntStats): boolean {
+function sameStat(a: StatLike, b: StatLike): boolean {
   return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino && a.dev === b.dev;
 }
 
-function cacheHit(row: StatRow | undefined, st: fs.BigIntStats): Buffer | undefined {
-  if (!row || !row.hash) return undefined;
-  return row.dev === st.dev && row.ino === st.ino && row.size === st.size && row.mtimeNs === st.mtimeNs && row.ctimeNs === st.ctimeNs
-    ? row.hash
-    : undefined;
+/** A record still describes this entry: same kind and the same inode, size and times. */
+function recordHolds(rec: DirRecord | undefined, kind: Kind, st: SourceStat): rec is DirRecord {
+  return rec !== undefined && rec.kind === kind && sameStat(rec, st);
 }
+
+function entryOfRecord(r: DirRecord): DigestInput['entry'] {
+  const meta = { mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs };
+  return { name: r.name, kind: Kind.File, ...meta, size: Number(r.size), hash: r.extra };
+}
+
+const NO_DIGEST = Buffer.alloc(0);
+
+const READDIR_SKIPPABLE = new Set(['EACCES', 'EPERM', 'ENOENT', 'ENOTDIR']);
 
 export class SourceWalker {
   readonly placer: ObjectPlacer;
@@ -84,6 +157,7 @@ export class SourceWalker {
   readonly counters: WalkCounters = { hashedFiles: 0, hashedBytes: 0, reusedFiles: 0, symlinks: 0 };
   private readonly limiter = new Limiter(16);
   private dirsInFlight = 0;
+  private readonly racyFromNs: bigint;
 
   constructor(
     private readonly root: Root,
@@ -91,131 +165,158 @@ export class SourceWalker {
     private readonly opts: WalkOptions,
   ) {
     this.placer = new ObjectPlacer(root);
+    this.racyFromNs = opts.startedNs - BigInt(opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS) * 1_000_000n;
   }
 
   /**
    * Walk `srcAbs` (the folder at `rel` in the source) into the existing folder `stageAbs`.
    *
-   * Metadata-only work (lstat, link of an unchanged file, symlinks, folders) uses synchronous
-   * syscalls: it is one syscall each and the async machinery cost more than the syscall. Files
-   * that must be read go to the limiter and run concurrently on the thread pool meanwhile.
+   * The scan runs in a worker; here each entry it returns is decided: subfolders are walked
+   * (several siblings at once, so both cores stay busy), symlinks placed, new or changed small
+   * files sent to the ingest workers in batches, the rest read on the thread pool. `changed`
+   * tracks whether the folder's tree can differ from the one its record remembers.
    */
   async dir(srcAbs: Buffer, rel: Buffer, stageAbs: Buffer): Promise<DirResult> {
     const { catalog } = this.root;
-    let names: Buffer[];
-    try {
-      names = fs.readdirSync(srcAbs, { encoding: 'buffer' });
-    } catch (e) {
-      const code = errnoCode(e);
-      if (rel.length > 0 && (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT' || code === 'ENOTDIR')) {
-        this.warnings.add(code === 'ENOENT' || code === 'ENOTDIR' ? 'vanished' : 'unreadable', rel, `folder contents skipped: ${code}`);
-        names = [];
-      } else throw e;
-    }
-    names.sort(Buffer.compare);
-    const cache = catalog.statCacheDir(rel);
-    const seen = new Set<string>();
-    const items: (DigestInput | undefined)[] = new Array(names.length);
-    const stats: (fs.BigIntStats | undefined)[] = new Array(names.length);
-    const pending: Promise<void>[] = [];
-    const jobs: { i: number; job: IngestJob; cached: StatRow | undefined }[] = [];
-    const linkJobs: { i: number; name: Buffer; objPath: string; cached: StatRow | undefined }[] = [];
+    const cache = this.opts.checksum ? undefined : catalog.getDirCache(rel);
+    const offs = cache ? recordOffsets(cache.records) : [0];
+    const recCount = offs.length - 1;
+    const recordAt = (i: number) => readRecord(cache!.records, offs[i]!);
 
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!;
-      const childRel = joinPath(rel, name);
-      const st = (stats[i] = this.lstatSync(joinPath(srcAbs, name), childRel));
-      if (!st || st.isDirectory()) continue;
-      if (this.opts.exclude?.(childRel, false)) continue;
-      const key = name.toString('latin1');
-      const cached = cache.get(key);
-      // It was a folder last time: drop that folder's cache rows.
-      if (cached && cached.hash === null) catalog.deleteStatSubtree(childRel);
-      const fast = this.leafSync(srcAbs, stageAbs, rel, name, st, cached, (objPath) => linkJobs.push({ i, name, objPath, cached }));
-      if (fast !== 'slow') {
-        items[i] = fast;
-        if (fast) seen.add(key);
-        continue;
+    const scan = await this.pool.scan({
+      srcDir: srcAbs,
+      stageDir: stageAbs,
+      objectsDir: this.root.layout.objects,
+      records: cache?.records,
+      link: !testLinkLimitActive(), // the simulated limit is only counted by placer.link
+    });
+    let linkedMask: Uint8Array = new Uint8Array(recCount);
+    let others: ScanOther[] = [];
+    if ('error' in scan) {
+      if (rel.length === 0 || !READDIR_SKIPPABLE.has(scan.error)) {
+        throw Object.assign(new Error(`${scan.error}: cannot list ${srcAbs.toString()}`), { code: scan.error, path: srcAbs.toString() });
       }
-      // (Test seams that must run before each read, or count links, keep files on the careful path.)
-      if (st.isFile() && st.size <= BigInt(INGEST_SMALL_LIMIT) && !this.opts.hooks?.beforeRead && !testLinkLimitActive()) {
-        jobs.push({ i, job: { name, dev: st.dev, ino: st.ino }, cached });
-        continue;
+      const vanished = scan.error === 'ENOENT' || scan.error === 'ENOTDIR';
+      this.warnings.add(vanished ? 'vanished' : 'unreadable', rel, `folder contents skipped: ${scan.error}`);
+    } else {
+      linkedMask = scan.linkedMask;
+      others = scan.others;
+      if (scan.linked > 0) {
+        this.counters.reusedFiles += scan.linked;
+        this.opts.onFile?.(scan.linkedBytes, scan.linked);
       }
-      pending.push(
-        this.limiter.run(async () => {
-          items[i] = await this.leaf(srcAbs, stageAbs, rel, name, st, cached);
-          if (items[i]) seen.add(key);
-        }),
-      );
     }
+
+    // No record yet (first take, --checksum, new folder): the tree must be built and recorded.
+    let changed = cache === undefined;
+    const matched = new Uint8Array(recCount); // records accounted for by an entry seen now
+    const stillDir = new Uint8Array(recCount); // records whose name is (still) a folder walked now
+    const placed: (Placed | undefined)[] = new Array(others.length);
+    const pending: Promise<void>[] = [];
+    const jobs: { k: number; job: IngestJob; st: SourceStat }[] = [];
+    const subdirs: { k: number; name: Buffer; st: SourceStat; rec: DirRecord | undefined }[] = [];
+
+    for (let k = 0; k < others.length; k++) {
+      const o = others[k]!;
+      const name = asBuffer(o.name);
+      const rec = o.rec >= 0 ? recordAt(o.rec) : undefined;
+      const childRel = joinPath(rel, name);
+      if (!o.st) {
+        const err = Object.assign(new Error(`${o.err}: cannot lstat ${showName(childRel)}`), { code: o.err });
+        this.skipOnRace(err, childRel, 'listed but gone before it could be read');
+        continue; // its record, if any, stays unmatched: the folder changed
+      }
+      const st = new ScannedStat(o.st);
+      if (st.isDirectory()) {
+        if (this.opts.exclude?.(childRel, true)) continue;
+        subdirs.push({ k, name, st, rec });
+        if (o.rec >= 0) stillDir[o.rec] = 1;
+        continue;
+      }
+      if (this.opts.exclude?.(childRel, false)) continue;
+      if (st.isSymbolicLink()) {
+        const same = recordHolds(rec, Kind.Symlink, st);
+        const p = this.symlink(srcAbs, stageAbs, rel, name, st, same ? rec.extra : undefined);
+        if (!p) continue;
+        placed[k] = p;
+        if (same) matched[o.rec] = 1;
+        else changed = true;
+        continue;
+      }
+      if (!st.isFile()) {
+        // FIFOs, sockets, devices are not stored: a warning every time, and no entry.
+        pending.push(this.limiter.run(async () => void (placed[k] = await this.leaf(srcAbs, stageAbs, rel, name, st, undefined))));
+        continue;
+      }
+      if (recordHolds(rec, Kind.File, st)) {
+        // Unchanged, but the worker did not link it (link limit, object missing, test seam).
+        if (o.linkErr && o.linkErr !== 'EMLINK' && o.linkErr !== 'ENOENT') {
+          throw Object.assign(new Error(`${o.linkErr}: cannot link ${showName(childRel)} into the snapshot`), { code: o.linkErr });
+        }
+        matched[o.rec] = 1;
+        const known = rec.extra;
+        pending.push(
+          this.limiter.run(async () => {
+            placed[k] = await this.file(srcAbs, stageAbs, rel, name, st, known);
+            if (!placed[k] || !placed[k]!.input.entry.hash!.equals(known)) changed = true;
+          }),
+        );
+        continue;
+      }
+      changed = true;
+      // (Test seams that must run before each read, or count links, keep files on the careful path.)
+      if (st.size <= BigInt(INGEST_SMALL_LIMIT) && !this.opts.hooks?.beforeRead && !testLinkLimitActive()) {
+        jobs.push({ k, job: { name, dev: st.dev, ino: st.ino }, st });
+        continue;
+      }
+      pending.push(this.limiter.run(async () => void (placed[k] = await this.leaf(srcAbs, stageAbs, rel, name, st, undefined))));
+    }
+
     // New or changed small files go to the ingest workers in batches; the results come back here
     // for the catalog (the workers never touch SQLite).
     for (let b = 0; b < jobs.length; b += INGEST_BATCH) {
       const slice = jobs.slice(b, b + INGEST_BATCH);
       pending.push(
         this.pool
-          .run({ srcDir: srcAbs, stageDir: stageAbs, objectsDir: this.root.layout.objects, tmpDir: this.root.layout.tmp, asRoot: this.root.asRoot, files: slice.map((j) => j.job) })
+          .run({ srcDir: srcAbs, stageDir: stageAbs, objectsDir: this.root.layout.objects, asRoot: this.root.asRoot, files: slice.map((j) => j.job) })
           .then((results) =>
-            allSettledOrThrow(slice, async (j, k) => {
-              const name = names[j.i]!;
-              items[j.i] = await this.ingested(srcAbs, stageAbs, rel, name, stats[j.i]!, j.cached, results[k]!);
-              if (items[j.i]) seen.add(name.toString('latin1'));
+            allSettledOrThrow(slice, async (j, i) => {
+              placed[j.k] = await this.ingested(srcAbs, stageAbs, rel, j.job.name, j.st, results[i]!);
             }),
           )
           .then(() => undefined),
       );
     }
 
-    // Unchanged files: their entries are known; the links themselves run in the workers, on the
-    // other core. A link that fails (link limit, object missing) takes the careful path.
-    for (let b = 0; b < linkJobs.length; b += LINK_BATCH) {
-      const slice = linkJobs.slice(b, b + LINK_BATCH);
-      pending.push(
-        this.pool.link({ stageDir: stageAbs, links: slice.map((l) => ({ name: l.name, objPath: l.objPath })) }).then((codes) =>
-          allSettledOrThrow(slice, async (l, k) => {
-            if (codes[k] === '') return;
-            if (codes[k] !== 'EMLINK' && codes[k] !== 'ENOENT') throw Object.assign(new Error(`${codes[k]} linking ${l.objPath}`), { code: codes[k] });
-            items[l.i] = await this.limiter.run(() => this.leaf(srcAbs, stageAbs, rel, l.name, stats[l.i]!, l.cached));
-          }).then(() => undefined),
-        ),
-      );
-    }
-
     // Subfolders are walked while this folder's files are still with the workers, and several
-    // siblings at once, so both cores stay busy. At most MAX_DIRS_IN_FLIGHT folders (plus one per
-    // level of depth, so every chain can progress) are open at a time: memory stays bounded by
-    // that, not by the size of the tree.
-    const running: { i: number; work: Promise<DirResult> }[] = [];
-    const finishChild = async ({ i, work }: { i: number; work: Promise<DirResult> }) => {
+    // siblings at once. At most MAX_DIRS_IN_FLIGHT folders (plus one per level of depth, so
+    // every chain can progress) are open at a time: memory stays bounded by that, not by the
+    // size of the tree.
+    const running: { d: (typeof subdirs)[number]; work: Promise<DirResult> }[] = [];
+    const finishChild = async ({ d, work }: (typeof running)[number]) => {
       const sub = await work;
-      const st = stats[i]!;
-      const name = names[i]!;
-      const meta = metaOf(st);
-      finishDirSync(joinPath(stageAbs, name), meta, this.root.asRoot);
-      items[i] = { entry: { name, kind: Kind.Dir, ...meta, size: 0, subtree: sub.tree }, childDigest: sub.digest };
-      const key = name.toString('latin1');
-      seen.add(key);
-      // A marker row, so that the folder's cache rows can be dropped when it disappears.
-      if (!cache.has(key)) {
-        catalog.putStat(rel, { name, dev: st.dev, ino: st.ino, size: 0n, mtimeNs: 0n, ctimeNs: 0n, hash: null });
-      }
-      (items[i] as DigestInput & { totals?: TreeTotals }).totals = sub.totals;
+      const meta = metaOf(d.st);
+      finishDirSync(joinPath(stageAbs, d.name), meta, this.root.asRoot);
+      const entry = { name: d.name, kind: Kind.Dir, ...meta, size: 0, subtree: sub.tree };
+      placed[d.k] = {
+        input: { entry, childDigest: sub.digest, totals: sub.totals },
+        record: encodeRecord({ kind: Kind.Dir, name: d.name, ...meta, dev: d.st.dev, ino: d.st.ino, size: 0n, ctimeNs: d.st.ctimeNs, extra: sub.digest }),
+      };
+      const r = d.rec;
+      const same = r?.kind === Kind.Dir && r.mode === meta.mode && r.uid === meta.uid && r.gid === meta.gid && r.mtimeNs === meta.mtimeNs && r.extra.equals(sub.digest);
+      if (same) matched[others[d.k]!.rec] = 1;
+      else changed = true;
     };
     try {
-      for (let i = 0; i < names.length; i++) {
-        const st = stats[i];
-        if (!st || !st.isDirectory()) continue;
-        const name = names[i]!;
-        const childRel = joinPath(rel, name);
-        if (this.opts.exclude?.(childRel, true)) continue;
-        const childStage = joinPath(stageAbs, name);
+      for (const d of subdirs) {
+        if (d.rec && d.rec.kind !== Kind.Dir) changed = true;
+        const childStage = joinPath(stageAbs, d.name);
         fs.mkdirSync(childStage, { mode: 0o700 });
         while (running.length > 0 && this.dirsInFlight >= MAX_DIRS_IN_FLIGHT) await finishChild(running.shift()!);
         this.dirsInFlight++;
-        const work = this.dir(joinPath(srcAbs, name), childRel, childStage).finally(() => this.dirsInFlight--);
+        const work = this.dir(joinPath(srcAbs, d.name), joinPath(rel, d.name), childStage).finally(() => this.dirsInFlight--);
         work.catch(() => {}); // surfaced when awaited below
-        running.push({ i, work });
+        running.push({ d, work });
       }
       while (running.length > 0) await finishChild(running.shift()!);
     } finally {
@@ -224,32 +325,54 @@ export class SourceWalker {
     }
     await allSettledOrThrow(pending, (p) => p);
 
-    // Forget cache rows of names that are gone (and whole vanished subfolders).
-    for (const [key, row] of cache) {
-      if (seen.has(key)) continue;
-      if (row.hash === null) catalog.deleteStatSubtree(joinPath(rel, row.name));
-      catalog.deleteStat(rel, row.name);
+    // Records no entry accounts for: names that are gone, changed or excluded now. A folder
+    // that is no longer one (or no longer walked) takes its own records with it.
+    for (let i = 0; i < recCount; i++) {
+      if (linkedMask[i] || matched[i]) continue;
+      changed = true;
+      const r = recordAt(i);
+      if (r.kind === Kind.Dir && !stillDir[i]) catalog.deleteDirCacheSubtree(joinPath(rel, r.name));
     }
 
-    const present = items.filter((x): x is DigestInput => x !== undefined);
+    if (!changed && cache!.digest.length > 0) {
+      // Every entry is exactly as recorded: so is the tree.
+      const known = catalog.findTreeWithTotals(cache!.digest);
+      if (known) return { tree: known.id, digest: cache!.digest, totals: known.totals };
+    }
+
+    // Build the tree: the linked files from their records, the rest from what was placed now.
+    const all: Placed[] = [];
+    for (let i = 0; i < recCount; i++) {
+      if (!linkedMask[i]) continue;
+      const r = recordAt(i);
+      all.push({ input: { entry: entryOfRecord(r) }, record: cache!.records.subarray(offs[i]!, offs[i + 1]!) });
+    }
+    for (const p of placed) if (p) all.push(p);
+    all.sort((a, b) => Buffer.compare(a.input.entry.name, b.input.entry.name));
+
     const totals: TreeTotals = { files: 0, dirs: 0, bytes: 0 };
-    for (const it of present) {
-      if (it.entry.kind === Kind.File) {
+    for (const { input } of all) {
+      if (input.entry.kind === Kind.File) {
         totals.files++;
-        totals.bytes += it.entry.size;
-      } else if (it.entry.kind === Kind.Dir) {
-        const sub = (it as DigestInput & { totals: TreeTotals }).totals;
+        totals.bytes += input.entry.size;
+      } else if (input.entry.kind === Kind.Dir) {
+        const sub = input.totals!;
         totals.dirs += 1 + sub.dirs;
         totals.files += sub.files;
         totals.bytes += sub.bytes;
       }
     }
-    const digest = treeDigest(present);
+    const inputs = all.map((p) => p.input);
+    const digest = treeDigest(inputs);
     const tree = catalog.putTree(
       digest,
       totals,
-      present.map((p) => p.entry),
+      inputs.map((i) => i.entry),
     );
+    // An entry without a record (changed too recently to trust) will be looked at again, and
+    // with it the folder: an empty digest means "never reuse this folder's tree as is".
+    const records = all.flatMap((p) => (p.record ? [p.record] : []));
+    catalog.putDirCache(rel, records.length === all.length ? digest : NO_DIGEST, Buffer.concat(records));
     return { tree, digest, totals };
   }
 
@@ -257,68 +380,49 @@ export class SourceWalker {
     try {
       return fs.lstatSync(abs, { bigint: true });
     } catch (e) {
-      const code = errnoCode(e);
-      if (code === 'ENOENT') this.warnings.add('vanished', rel, 'listed but gone before it could be read');
-      else if (code === 'EACCES' || code === 'EPERM') this.warnings.add('unreadable', rel, `skipped: ${code}`);
-      else throw e;
+      this.skipOnRace(e, rel, 'listed but gone before it could be read');
       return undefined;
     }
   }
 
-  /**
-   * The synchronous fast path for a non-folder entry: symlinks are placed here; a file the quick
-   * check trusts gets its entry here and its link queued (`linkLater`) for the workers. 'slow'
-   * sends the entry on: small new files to the ingest workers, the rest to leaf().
-   */
-  private leafSync(
-    srcDir: Buffer,
-    stageDir: Buffer,
-    rel: Buffer,
-    name: Buffer,
-    st: fs.BigIntStats,
-    cached: StatRow | undefined,
-    linkLater: (objPath: string) => void,
-  ): DigestInput | undefined | 'slow' {
-    if (st.isSymbolicLink()) {
-      const childRel = joinPath(rel, name);
-      let target: Buffer;
+  /** A symlink, kept as a symlink; `knownTarget` comes from its record when that still holds. */
+  private symlink(srcDir: Buffer, stageDir: Buffer, rel: Buffer, name: Buffer, st: SourceStat, knownTarget: Buffer | undefined): Placed | undefined {
+    const childRel = joinPath(rel, name);
+    let target = knownTarget;
+    if (!target) {
       try {
         target = fs.readlinkSync(joinPath(srcDir, name), { encoding: 'buffer' });
       } catch (e) {
         return this.skipOnRace(e, childRel);
       }
-      const meta = metaOf(st);
-      placeSymlinkSync(target, joinPath(stageDir, name), meta, this.root.asRoot);
-      this.counters.symlinks++;
-      return { entry: { name, kind: Kind.Symlink, ...meta, size: target.length, target } };
     }
-    if (!st.isFile()) return 'slow';
-    const hash = this.opts.checksum ? undefined : cacheHit(cached, st);
-    if (!hash) return 'slow';
     const meta = metaOf(st);
-    if (testLinkLimitActive()) return 'slow'; // the simulated limit is only counted by placer.link
-    linkLater(this.placer.currentPath({ hash, ...meta, mtimeUs: nsToUs(meta.mtimeNs) }));
-    const size = Number(st.size);
-    this.counters.reusedFiles++;
-    this.opts.onFile?.(size);
-    return { entry: { name, kind: Kind.File, ...meta, size, hash } };
+    placeSymlinkSync(target, joinPath(stageDir, name), meta, this.root.asRoot);
+    this.counters.symlinks++;
+    return {
+      input: { entry: { name, kind: Kind.Symlink, ...meta, size: target.length, target } },
+      record: this.recordFor(Kind.Symlink, name, st, meta, target),
+    };
   }
 
-  /** Fold one ingest worker result into the catalog (objects row, quick-check row, entry). */
-  private async ingested(
-    srcDir: Buffer,
-    stageDir: Buffer,
-    rel: Buffer,
-    name: Buffer,
-    st: fs.BigIntStats,
-    cached: StatRow | undefined,
-    r: IngestResult,
-  ): Promise<DigestInput | undefined> {
+  /**
+   * The quick-check record of a file or symlink, or undefined when it changed too recently to
+   * be trusted next time: a change within the same timestamp tick could leave size, mtime and
+   * ctime as we saw them (git's "racy clean" problem), so it is looked at again.
+   */
+  private recordFor(kind: Kind, name: Buffer, st: StatLike, meta: EntryMeta, extra: Buffer): Buffer | undefined {
+    if (st.mtimeNs >= this.racyFromNs || st.ctimeNs >= this.racyFromNs) return undefined;
+    return encodeRecord({ kind, name, ...meta, dev: st.dev, ino: st.ino, size: st.size, ctimeNs: st.ctimeNs, extra });
+  }
+
+  /** Fold one ingest worker result into the catalog (objects row, entry, record). */
+  private async ingested(srcDir: Buffer, stageDir: Buffer, rel: Buffer, name: Buffer, st: SourceStat, r: IngestResult): Promise<Placed | undefined> {
     const childRel = joinPath(rel, name);
-    if (r.status === 'slow') return this.limiter.run(() => this.leaf(srcDir, stageDir, rel, name, st, cached));
+    if (r.status === 'slow') return this.limiter.run(() => this.leaf(srcDir, stageDir, rel, name, st, undefined));
     if (r.status === 'error') return this.skipOnRace(Object.assign(new Error(r.code), { code: r.code }), childRel);
     const meta = { mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs };
-    const key: ObjectKey = { hash: r.hash, ...meta, mtimeUs: nsToUs(r.mtimeNs) };
+    const hash = asBuffer(r.hash);
+    const key: ObjectKey = { hash, ...meta, mtimeUs: nsToUs(r.mtimeNs) };
     const { catalog } = this.root;
     catalog.ensureObject(key, r.size);
     if (r.created) {
@@ -330,56 +434,48 @@ export class SourceWalker {
     this.counters.hashedFiles++;
     this.counters.hashedBytes += r.size;
     this.opts.onFile?.(r.size);
-    this.rememberStat(rel, name, { dev: r.dev, ino: r.ino, size: BigInt(r.size), mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs }, r.hash, cached, false);
-    return { entry: { name, kind: Kind.File, ...meta, size: r.size, hash: r.hash } };
+    const seen = { dev: r.dev, ino: r.ino, size: BigInt(r.size), mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs };
+    return {
+      input: { entry: { name, kind: Kind.File, ...meta, size: r.size, hash } },
+      record: r.changing ? undefined : this.recordFor(Kind.File, name, seen, meta, hash),
+    };
   }
 
   /** A file or special file on the careful path; undefined when it is skipped (with a warning). */
-  private async leaf(
-    srcDir: Buffer,
-    stageDir: Buffer,
-    rel: Buffer,
-    name: Buffer,
-    st: fs.BigIntStats,
-    cached: StatRow | undefined,
-  ): Promise<DigestInput | undefined> {
-    const abs = joinPath(srcDir, name);
-    const childRel = joinPath(rel, name);
-    const dest = joinPath(stageDir, name);
-    // (Symlinks never get here: leafSync places them.)
+  private async leaf(srcDir: Buffer, stageDir: Buffer, rel: Buffer, name: Buffer, st: SourceStat, knownHash: Buffer | undefined): Promise<Placed | undefined> {
+    // (Symlinks never get here: symlink() places them.)
     if (!st.isFile()) {
       const what = st.isFIFO() ? 'FIFO' : st.isSocket() ? 'socket' : st.isCharacterDevice() ? 'character device' : 'block device';
-      this.warnings.add('special', childRel, `${what} not stored`);
+      this.warnings.add('special', joinPath(rel, name), `${what} not stored`);
       return undefined;
     }
-    return this.file(abs, dest, rel, name, st, cached);
+    return this.file(srcDir, stageDir, rel, name, st, knownHash);
   }
 
-  private skipOnRace(e: unknown, rel: Buffer): undefined {
+  private skipOnRace(e: unknown, rel: Buffer, goneWhy = 'gone before it could be read'): undefined {
     const code = errnoCode(e);
-    if (code === 'ENOENT') this.warnings.add('vanished', rel, 'gone before it could be read');
+    if (code === 'ENOENT') this.warnings.add('vanished', rel, goneWhy);
     else if (code === 'EACCES' || code === 'EPERM') this.warnings.add('unreadable', rel, `skipped: ${code}`);
     else if (code === 'EINVAL' || code === 'ELOOP' || e instanceof NotARegularFile) this.warnings.add('vanished', rel, 'replaced by something else while being read');
     else throw e;
     return undefined;
   }
 
-  private async file(
-    abs: Buffer,
-    dest: Buffer,
-    rel: Buffer,
-    name: Buffer,
-    st: fs.BigIntStats,
-    cached: StatRow | undefined,
-  ): Promise<DigestInput | undefined> {
+  /**
+   * A regular file on the careful path (large, or a link the worker could not make). With
+   * `knownHash` the quick check vouched for its content, so it is only linked.
+   */
+  private async file(srcDir: Buffer, stageDir: Buffer, rel: Buffer, name: Buffer, st: SourceStat, knownHash: Buffer | undefined): Promise<Placed | undefined> {
+    const abs = joinPath(srcDir, name);
+    const dest = joinPath(stageDir, name);
     const childRel = joinPath(rel, name);
-    const reuse = this.opts.checksum ? undefined : cacheHit(cached, st);
     let meta = metaOf(st);
     let hash: Buffer;
     let size: number;
-    let statForCache = st;
-    if (reuse) {
-      hash = reuse;
+    let statForCache: StatLike = st;
+    let changing = false;
+    if (knownHash && !this.opts.checksum) {
+      hash = knownHash;
       size = Number(st.size);
       this.counters.reusedFiles++;
     } else {
@@ -389,6 +485,7 @@ export class SourceWalker {
       size = read.size;
       meta = metaOf(read.before);
       statForCache = read.before;
+      changing = read.changing;
       const key: ObjectKey = { hash, ...meta, mtimeUs: nsToUs(meta.mtimeNs) };
       await this.placer.ensure(key, size, read as ContentSource);
       this.counters.hashedFiles++;
@@ -405,14 +502,16 @@ export class SourceWalker {
       if (!read) return undefined;
       if (!read.hash.equals(hash)) {
         await this.discard(read);
-        return this.file(abs, dest, rel, name, st, undefined);
+        return this.file(srcDir, stageDir, rel, name, st, undefined);
       }
       await this.placer.ensure(key, size, read as ContentSource, true);
       await this.placer.link(key, dest);
     }
     this.opts.onFile?.(size);
-    this.rememberStat(rel, name, statForCache, hash, cached, reuse !== undefined);
-    return { entry: { name, kind: Kind.File, ...meta, size, hash } };
+    return {
+      input: { entry: { name, kind: Kind.File, ...meta, size, hash } },
+      record: changing ? undefined : this.recordFor(Kind.File, name, statForCache, meta, hash),
+    };
   }
 
   private async discard(read: ReadResult): Promise<void> {
@@ -424,7 +523,7 @@ export class SourceWalker {
    * version of the file. A file that never settles is stored as last read, with a warning; the
    * blob always matches its hash because we hash exactly the bytes we store.
    */
-  private async readStable(abs: Buffer, rel: Buffer, st: fs.BigIntStats): Promise<ReadResult | undefined> {
+  private async readStable(abs: Buffer, rel: Buffer, st: SourceStat): Promise<(ReadResult & { changing: boolean }) | undefined> {
     let expect = { dev: st.dev, ino: st.ino };
     for (let attempt = 1; ; attempt++) {
       let read: ReadResult;
@@ -442,23 +541,12 @@ export class SourceWalker {
         }
         return this.skipOnRace(e, rel);
       }
-      if (sameStat(read.before, read.after) && BigInt(read.size) === read.after.size) return read;
+      if (sameStat(read.before, read.after) && BigInt(read.size) === read.after.size) return { ...read, changing: false };
       if (attempt >= MAX_READ_ATTEMPTS) {
         this.warnings.add('changing', rel, `kept changing while being read (${attempt} attempts); stored the last version read`);
-        return read;
+        return { ...read, changing: true };
       }
       await this.discard(read);
     }
-  }
-
-  private rememberStat(rel: Buffer, name: Buffer, st: StatLike, hash: Buffer, cached: StatRow | undefined, reused: boolean): void {
-    if (reused) return; // the row is already exactly this
-    const racyFrom = this.opts.startedNs - BigInt(this.opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS) * 1_000_000n;
-    if (st.mtimeNs >= racyFrom || st.ctimeNs >= racyFrom) {
-      // Changed too recently to trust size+mtime+ctime next time (git's "racy clean" problem).
-      if (cached) this.root.catalog.deleteStat(rel, name);
-      return;
-    }
-    this.root.catalog.putStat(rel, { name, dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, hash });
   }
 }

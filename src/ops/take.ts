@@ -28,6 +28,7 @@ import { faultPoint } from '../util/fault.js';
 import { clearDirty, isDirty, markDirty } from './dirty.js';
 import { IngestPool } from '../store/ingest-pool.js';
 import { trace } from '../util/trace.js';
+import type { ExcludeFn } from './excludes.js';
 
 export const DEFAULT_KEEP = 16;
 
@@ -43,10 +44,11 @@ export interface TakeOptions {
   waitMs?: number;
   /** The clock used for the folder name and creation order (tests inject one). */
   now?: () => Date;
-  exclude?: (rel: Buffer, isDir: boolean) => boolean;
+  /** Paths to leave out; its `key` names the rules (see excludesKey below). */
+  exclude?: ExcludeFn;
   /** Files changed this recently are re-hashed next time (see take-walker.ts); tests narrow it. */
   racyWindowMs?: number;
-  onFile?: (bytes: number) => void;
+  onFile?: WalkOptions['onFile'];
   /** Test seams (test/fault): called just before a source file is opened for reading. */
   testHooks?: WalkOptions['hooks'];
 }
@@ -95,6 +97,22 @@ async function pickName(root: Root, now: () => Date): Promise<{ name: string; da
   throw new SnapError('IO', 'could not find a free snapshot name for 15 seconds (is the clock stuck?)');
 }
 
+/**
+ * The quick-check records let scan workers link a file without asking whether it is excluded:
+ * they list only what the rules let in when they were written. So they are trusted only under
+ * the same rules; new rules (an edited .snapignore, other --exclude options) start them afresh,
+ * and the next take reads every file once. An exclude function without a key (a library caller's
+ * own predicate) cannot be compared, so its records are never reused.
+ */
+function trustRecordsFor(root: Root, opts: TakeOptions): void {
+  const key = !opts.exclude ? 'none' : (opts.exclude.key ?? `unkeyed ${process.pid} ${process.hrtime.bigint()}`);
+  if (root.catalog.getInternal(EXCLUDES_KEY) === key) return;
+  root.catalog.clearDirCache();
+  root.catalog.setInternal(EXCLUDES_KEY, key);
+}
+
+const EXCLUDES_KEY = 'dir_cache.excludes';
+
 export async function take(rootArg: string, opts: TakeOptions = {}): Promise<TakeResult> {
   const t0 = process.hrtime.bigint();
   const keep = opts.keep;
@@ -141,6 +159,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     hooks: opts.testHooks,
   });
   catalog.begin();
+  trustRecordsFor(root, opts);
   let res;
   let rootStat;
   try {

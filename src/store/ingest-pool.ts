@@ -11,7 +11,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { ingestBatch, linkBatch, type IngestBatch, type IngestResult, type LinkBatch } from './ingest-sync.js';
+import { ingestBatch, type IngestBatch, type IngestResult } from './ingest-sync.js';
+import { scanDir, type ScanResult, type ScanTask } from './source-scan.js';
 
 function workerScript(): URL {
   const here = import.meta.url;
@@ -26,7 +27,7 @@ export class IngestError extends Error {
 }
 
 interface Pending {
-  resolve: (r: IngestResult[] & string[]) => void;
+  resolve: (r: never) => void;
   reject: (e: Error) => void;
 }
 
@@ -49,13 +50,13 @@ export class IngestPool {
       // makes V8 collect its garbage early instead of growing the process.
       const w = new Worker(workerScript(), { resourceLimits: { maxOldGenerationSizeMb: 48 } });
       w.unref();
-      w.on('message', (m: { id: number; results?: IngestResult[]; codes?: string[]; fatal?: { code: string; message: string } }) => {
+      w.on('message', (m: { id: number; results?: IngestResult[]; scan?: ScanResult; fatal?: { code: string; message: string } }) => {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
         this.busy[i]!--;
         if (!p) return;
         if (m.fatal) p.reject(Object.assign(new IngestError(m.fatal.code, m.fatal.message), { code: m.fatal.code }));
-        else p.resolve((m.results ?? m.codes) as IngestResult[] & string[]);
+        else p.resolve((m.results ?? m.scan) as never);
       });
       w.on('error', (e) => {
         for (const p of this.pending.values()) p.reject(e);
@@ -72,16 +73,16 @@ export class IngestPool {
       if ('fatal' in r) return Promise.reject(Object.assign(new IngestError(r.fatal.code, r.fatal.message), { code: r.fatal.code }));
       return Promise.resolve(r.results);
     }
-    return this.post({ batch });
+    return this.post<IngestResult[]>({ batch });
   }
 
-  /** Link existing objects into a folder; per link '' or the errno code. */
-  link(links: LinkBatch): Promise<string[]> {
-    if (this.size === 0) return Promise.resolve(linkBatch(links));
-    return this.post({ links });
+  /** List and lstat a source folder, linking its unchanged files (source-scan.ts). */
+  scan(task: ScanTask): Promise<ScanResult> {
+    if (this.size === 0) return Promise.resolve(scanDir(task));
+    return this.post({ scan: task });
   }
 
-  private post(msg: { batch?: IngestBatch; links?: LinkBatch }): Promise<IngestResult[] & string[]> {
+  private post<T>(msg: { batch?: IngestBatch; scan?: ScanTask }): Promise<T> {
     if (this.workers.length === 0) this.start();
     let best = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.busy[i]! < this.busy[best]!) best = i;

@@ -1,8 +1,8 @@
 /**
  * Storing one small source file with plain synchronous syscalls: read it (O_NOFOLLOW, and
- * O_NONBLOCK so a FIFO never blocks), check it did not change while read, hash it, publish the
- * object if the store lacks it (tmp file → metadata on the fd → link(2), which never replaces),
- * and hard-link the object into the folder being built. Runs in the ingest workers
+ * O_NONBLOCK so a FIFO never blocks), check it did not change while read, hash it, write it into
+ * the folder being built (metadata set on the fd) and publish that inode as the object with
+ * link(2), which never replaces; when the store already has the object, link that one instead. Runs in the ingest workers
  * (ingest-worker.ts), one file after another, so two cores share the work of a first take.
  *
  * It trusts an existing object file of the same name: at the start of every take the store holds
@@ -12,7 +12,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { threadId } from 'node:worker_threads';
 import { hashBytes } from './hasher.js';
 import { nsToUs, objectName, type InodeMeta } from './layout.js';
 import { usToUtimeArg } from './times.js';
@@ -24,8 +23,7 @@ export const INGEST_SMALL_LIMIT = 1 << 20;
 const HOLE_BLOCK = 64 * 1024;
 const ZEROS = Buffer.alloc(HOLE_BLOCK);
 const MAX_READ_ATTEMPTS = 4;
-/** Unique tmp names without a random-number syscall per file: pid, thread, counter. */
-let tmpCounter = 0;
+const SLASH = Buffer.from('/');
 
 export interface IngestJob {
   name: Buffer;
@@ -37,7 +35,6 @@ export interface IngestBatch {
   srcDir: Buffer;
   stageDir: Buffer;
   objectsDir: string;
-  tmpDir: string;
   asRoot: boolean;
   files: IngestJob[];
 }
@@ -88,8 +85,8 @@ function readOnce(p: Buffer, expect: IngestJob): { data: Buffer; before: fs.BigI
   }
 }
 
-function writeObject(tmp: string, data: Buffer, meta: InodeMeta, asRoot: boolean): void {
-  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL, 0o600);
+function writeObject(file: Buffer, data: Buffer, meta: InodeMeta, asRoot: boolean): void {
+  const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     let holes = false;
     for (let off = 0; off < data.length; off += HOLE_BLOCK) {
@@ -114,13 +111,13 @@ function writeObject(tmp: string, data: Buffer, meta: InodeMeta, asRoot: boolean
 }
 
 /**
- * link(2) tmp to its object name; false when the name exists (published by the other worker, or
+ * link(2) a complete file to its object name; false when the name exists (published by the other worker, or
  * earlier: trustworthy, see the module comment). Creates the fan-out folder on first use.
  */
-function publishSync(tmp: string, objPath: string): boolean {
+function publishSync(file: Buffer, objPath: string): boolean {
   for (let attempt = 0; ; attempt++) {
     try {
-      fs.linkSync(tmp, objPath);
+      fs.linkSync(file, objPath);
       return true;
     } catch (e) {
       const code = errCode(e);
@@ -155,30 +152,29 @@ export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
   const meta: InodeMeta = { mode: Number(before.mode & 0o7777n), uid: Number(before.uid), gid: Number(before.gid), mtimeUs: nsToUs(before.mtimeNs) };
   const hex = hash.toString('hex');
   const objPath = path.join(batch.objectsDir, hex.slice(0, 2), objectName({ hash, ...meta }));
-  let created = false;
-  {
-    // No existence probe first: link(2) below reports EEXIST, and most files of a first take are
-    // new; a duplicate costs one wasted small write instead of every file costing a lookup.
-    const tmp = path.join(batch.tmpDir, `${process.pid}-${threadId}-${++tmpCounter}`);
-    try {
-      writeObject(tmp, data, meta, batch.asRoot);
-      created = publishSync(tmp, objPath);
-      if (created) faultPoint('object:published');
-    } finally {
-      try {
-        fs.unlinkSync(tmp);
-      } catch {
-        // never created (the write failed): nothing to remove
-      }
-    }
-  }
+  // The object is written straight into the folder being built, then published by linking it
+  // into the store: one link instead of tmp → link → unlink → link. The folder is private
+  // staging (removed on any failure), and link(2) never replaces an object that exists.
+  // No existence probe first: most files of a first take are new, and a duplicate costs one
+  // small wasted write instead of every file costing a lookup.
+  const dest = Buffer.concat([batch.stageDir, SLASH, job.name]);
+  writeObject(dest, data, meta, batch.asRoot);
+  const created = publishSync(dest, objPath);
   let linked = true;
-  try {
-    fs.linkSync(objPath, Buffer.concat([batch.stageDir, Buffer.from('/'), job.name]));
+  if (created) {
+    faultPoint('object:published');
     faultPoint('object:linked');
-  } catch (e) {
-    if (errCode(e) !== 'EMLINK') throw e;
-    linked = false;
+  } else {
+    // The store has this object already (the other worker, an earlier file or take): the
+    // folder must hold that inode, not a second copy.
+    fs.unlinkSync(dest);
+    try {
+      fs.linkSync(objPath, dest);
+      faultPoint('object:linked');
+    } catch (e) {
+      if (errCode(e) !== 'EMLINK') throw e;
+      linked = false; // link limit: the caller links a replica
+    }
   }
   return {
     status: 'ok',
@@ -204,25 +200,4 @@ export function ingestBatch(batch: IngestBatch): { results: IngestResult[] } | {
   } catch (e) {
     return { fatal: { code: errCode(e), message: (e as Error).message } };
   }
-}
-
-/** Hard links of objects that already exist (unchanged files), done in a worker. */
-export interface LinkBatch {
-  stageDir: Buffer;
-  links: { name: Buffer; objPath: string }[];
-}
-
-/** Per link: '' when linked, else the errno code (EMLINK, ENOENT...) for the careful path. */
-export function linkBatch(batch: LinkBatch): string[] {
-  const out: string[] = [];
-  for (const l of batch.links) {
-    try {
-      fs.linkSync(l.objPath, Buffer.concat([batch.stageDir, Buffer.from('/'), l.name]));
-      faultPoint('object:linked');
-      out.push('');
-    } catch (e) {
-      out.push(errCode(e));
-    }
-  }
-  return out;
 }

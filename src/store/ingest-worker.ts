@@ -1,23 +1,24 @@
-/** Worker-thread entry for the ingest pool: runs ingestBatch or linkBatch (ingest-sync.ts). */
+/** Worker-thread entry for the ingest pool: runs scanDir (source-scan.ts) or ingestBatch (ingest-sync.ts). */
 import { parentPort } from 'node:worker_threads';
-import { ingestBatch, linkBatch, type IngestBatch, type LinkBatch } from './ingest-sync.js';
+import { ingestBatch, type IngestBatch } from './ingest-sync.js';
+import { scanDir, type ScanTask } from './source-scan.js';
 
-parentPort!.on('message', (msg: { id: number; batch?: IngestBatch; links?: LinkBatch }) => {
-  // Buffers arrive as Uint8Arrays through structured clone.
-  if (msg.links) {
-    const links: LinkBatch = {
-      stageDir: Buffer.from(msg.links.stageDir),
-      links: msg.links.links.map((l) => ({ name: Buffer.from(l.name), objPath: l.objPath })),
-    };
-    parentPort!.postMessage({ id: msg.id, codes: linkBatch(links) });
+/** Buffers arrive as Uint8Arrays through structured clone: view them as Buffers (no copy). */
+const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+parentPort!.on('message', (msg: { id: number; batch?: IngestBatch; scan?: ScanTask }) => {
+  if (msg.scan) {
+    const s = msg.scan;
+    const task: ScanTask = { ...s, srcDir: buf(s.srcDir), stageDir: buf(s.stageDir), records: s.records ? buf(s.records) : undefined };
+    parentPort!.postMessage({ id: msg.id, scan: scanDir(task) });
     return;
   }
   const b = msg.batch!;
   const batch: IngestBatch = {
     ...b,
-    srcDir: Buffer.from(b.srcDir),
-    stageDir: Buffer.from(b.stageDir),
-    files: b.files.map((f) => ({ ...f, name: Buffer.from(f.name) })),
+    srcDir: buf(b.srcDir),
+    stageDir: buf(b.stageDir),
+    files: b.files.map((f) => ({ ...f, name: buf(f.name) })),
   };
   parentPort!.postMessage({ id: msg.id, ...ingestBatch(batch) });
 });

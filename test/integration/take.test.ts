@@ -3,6 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { take } from '../../src/ops/take.js';
 import { listSnapshots } from '../../src/ops/list.js';
+import { verify } from '../../src/ops/verify.js';
+import { pathLog } from '../../src/ops/log.js';
+import { buildExcludes } from '../../src/ops/excludes.js';
 import { openRoot, lockRoot } from '../../src/ops/root.js';
 import { SnapError } from '../../src/errors.js';
 import { newRoot, steppingClock, tempDir } from '../helpers/tmp.js';
@@ -123,6 +126,74 @@ describe('snap take', () => {
     await take(root, { now });
     const s2 = await take(root, { now });
     expect(s2.hashedFiles).toBe(1);
+  });
+
+  describe('reusing an unchanged folder\'s tree from its quick-check records', () => {
+    // The folders on disk are right whatever the catalog says; these check the catalog too
+    // (verify compares every dated folder with its manifest).
+    async function clean(root: string): Promise<void> {
+      const v = await verify(root, { quick: true });
+      expect(v.findings.filter((f) => f.severity === 'damage')).toEqual([]);
+    }
+
+    it('rebuilds a folder whose only record was missing (too new to trust), after the file goes', async () => {
+      const { root, latest } = newRoot();
+      const now = steppingClock();
+      fs.mkdirSync(path.join(latest, 'd'));
+      fs.writeFileSync(path.join(latest, 'd/old'), 'o');
+      fs.writeFileSync(path.join(latest, 'd/new'), 'n');
+      setMtime(path.join(latest, 'd/old'), '2024-01-01T00:00:00Z');
+      await take(root, { now, racyWindowMs: 0 });
+      fs.writeFileSync(path.join(latest, 'd/new'), 'N2'); // ctime now: no record this time
+      await take(root, { now });
+      fs.rmSync(path.join(latest, 'd/new'));
+      const s3 = await take(root, { now });
+      expect(fs.readdirSync(path.join(s3.path, 'd'))).toEqual(['old']);
+      await clean(root);
+      expect(pathLog(root, 'd/new').events.at(-1)).toMatchObject({ snapshot: s3.snapshot, event: 'disappeared' });
+    });
+
+    it('notices a vanished subfolder, a folder turned into a file, and new names', async () => {
+      const { root, latest } = newRoot();
+      const now = steppingClock();
+      fs.mkdirSync(path.join(latest, 'a/b'), { recursive: true });
+      fs.mkdirSync(path.join(latest, 'c'));
+      fs.writeFileSync(path.join(latest, 'a/b/f'), 'f');
+      fs.writeFileSync(path.join(latest, 'c/g'), 'g');
+      await take(root, { now, racyWindowMs: 0 });
+      const s2 = await take(root, { now, racyWindowMs: 0 });
+      expect(s2.hashedFiles).toBe(0);
+      fs.rmSync(path.join(latest, 'a/b'), { recursive: true });
+      fs.rmSync(path.join(latest, 'c'), { recursive: true });
+      fs.writeFileSync(path.join(latest, 'c'), 'now a file');
+      fs.writeFileSync(path.join(latest, 'a/h'), 'h');
+      const s3 = await take(root, { now, racyWindowMs: 0 });
+      expect(diffTrees(readTree(latest), readTree(s3.path))).toEqual([]);
+      await clean(root);
+      // And back: the old records of a/b and c must not be trusted for the new folders.
+      fs.mkdirSync(path.join(latest, 'a/b'));
+      fs.writeFileSync(path.join(latest, 'a/b/f'), 'other');
+      fs.rmSync(path.join(latest, 'c'));
+      fs.mkdirSync(path.join(latest, 'c'));
+      const s4 = await take(root, { now, racyWindowMs: 0 });
+      expect(diffTrees(readTree(latest), readTree(s4.path))).toEqual([]);
+      await clean(root);
+    });
+
+    it('trusts the records only under the exclude rules they were written with', async () => {
+      const { root, latest } = newRoot();
+      const now = steppingClock();
+      fs.writeFileSync(path.join(latest, 'keep.txt'), 'k');
+      fs.writeFileSync(path.join(latest, 'drop.log'), 'd');
+      await take(root, { now, racyWindowMs: 0 });
+      const m = buildExcludes(root, { patterns: ['*.log'] });
+      const s2 = await take(root, { now, racyWindowMs: 0, exclude: Object.assign(m.exclude, { key: m.key }) });
+      expect(fs.readdirSync(s2.path)).toEqual(['keep.txt']);
+      await clean(root);
+      const s3 = await take(root, { now, racyWindowMs: 0 });
+      expect(fs.readdirSync(s3.path).sort()).toEqual(['drop.log', 'keep.txt']);
+      await clean(root);
+    });
   });
 
   it('rotates: keeps exactly the newest --keep snapshots and frees their blobs', async () => {
