@@ -107,7 +107,7 @@ CREATE TABLE internal (
 );
 `;
 
-const MIGRATIONS: Record<number, string> = { 1: V1, 2: V2 };
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: V1, 2: V2 };
 
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;

@@ -36,10 +36,19 @@ export async function makeDir(p: Buffer): Promise<void> {
 
 // Synchronous twins for take's hot path: one plain syscall each, no promise or thread-pool hop.
 // A no-change take is nothing but lstat + link + mkdir per entry, and per-call async overhead
-// was most of its time (docs/benchmarks.md).
+// was most of its time (docs/benchmarks.md). They only handle what take just created inside a
+// private staging folder (mode 0700, never set-gid while it is filled), which is therefore owned
+// by our effective uid and gid: the chown is skipped when that is already the wanted owner.
+
+const ourUid = process.geteuid?.() ?? -1;
+const ourGid = process.getegid?.() ?? -1;
+
+function needsChown(asRoot: boolean, meta: EntryMeta): boolean {
+  return asRoot && (meta.uid !== ourUid || meta.gid !== ourGid);
+}
 
 export function finishDirSync(p: Buffer, meta: EntryMeta, asRoot: boolean): void {
-  if (asRoot) fs.lchownSync(p, meta.uid, meta.gid);
+  if (needsChown(asRoot, meta)) fs.lchownSync(p, meta.uid, meta.gid);
   fs.chmodSync(p, meta.mode);
   const t = nsToUtimeArg(meta.mtimeNs);
   fs.utimesSync(p, t, t);
@@ -48,7 +57,7 @@ export function finishDirSync(p: Buffer, meta: EntryMeta, asRoot: boolean): void
 
 export function placeSymlinkSync(target: Buffer, p: Buffer, meta: EntryMeta, asRoot: boolean): void {
   fs.symlinkSync(target, p);
-  if (asRoot) fs.lchownSync(p, meta.uid, meta.gid);
+  if (needsChown(asRoot, meta)) fs.lchownSync(p, meta.uid, meta.gid);
   const t = nsToUtimeArg(meta.mtimeNs);
   fs.lutimesSync(p, t, t);
 }

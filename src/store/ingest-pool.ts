@@ -1,7 +1,8 @@
 /**
- * A small pool of worker threads running ingestBatch, so a first take uses both cores: the main
- * thread walks and writes the catalog while the workers read, hash and publish. Workers are
- * started lazily (a no-change take never starts one) and stopped with close().
+ * A small pool of worker threads running folder scans (source-scan.ts) and ingestBatch
+ * (ingest-sync.ts), so a take uses both cores: the main thread decides and writes the catalog
+ * while the workers list, lstat, link, read, hash and publish. Workers are started on first use
+ * and stopped with close().
  *
  * The worker script is the compiled dist/store/ingest-worker.js; when this module runs from the
  * TypeScript sources (tests), it is found in dist/ too, so `npm test` builds first.
@@ -19,6 +20,9 @@ function workerScript(): URL {
   if (here.endsWith('.ts')) return new URL('../../dist/store/ingest-worker.js', here);
   return new URL('./ingest-worker.js', here);
 }
+
+/** Folder scans per message: few enough that both workers get a share of a folder's subfolders. */
+const SCANS_PER_MESSAGE = 8;
 
 export class IngestError extends Error {
   constructor(readonly code: string, message: string) {
@@ -50,13 +54,13 @@ export class IngestPool {
       // makes V8 collect its garbage early instead of growing the process.
       const w = new Worker(workerScript(), { resourceLimits: { maxOldGenerationSizeMb: 48 } });
       w.unref();
-      w.on('message', (m: { id: number; results?: IngestResult[]; scan?: ScanResult; fatal?: { code: string; message: string } }) => {
+      w.on('message', (m: { id: number; results?: IngestResult[]; scans?: ScanResult[]; fatal?: { code: string; message: string } }) => {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
         this.busy[i]!--;
         if (!p) return;
         if (m.fatal) p.reject(Object.assign(new IngestError(m.fatal.code, m.fatal.message), { code: m.fatal.code }));
-        else p.resolve((m.results ?? m.scan) as never);
+        else p.resolve((m.results ?? m.scans) as never);
       });
       w.on('error', (e) => {
         for (const p of this.pending.values()) p.reject(e);
@@ -76,13 +80,35 @@ export class IngestPool {
     return this.post<IngestResult[]>({ batch });
   }
 
-  /** List and lstat a source folder, linking its unchanged files (source-scan.ts). */
+  /**
+   * List and lstat a source folder, linking its unchanged files (source-scan.ts). Scans asked
+   * for in the same tick (the subfolders of one folder) travel together, a few per message: a
+   * no-change take is 5,000 small folders, and a message each way per folder cost as much as
+   * the scans of the small ones.
+   */
   scan(task: ScanTask): Promise<ScanResult> {
     if (this.size === 0) return Promise.resolve(scanDir(task));
-    return this.post({ scan: task });
+    return new Promise((resolve, reject) => {
+      if (this.scanQueue.length === 0) queueMicrotask(() => this.flushScans());
+      this.scanQueue.push({ task, resolve, reject });
+    });
   }
 
-  private post<T>(msg: { batch?: IngestBatch; scan?: ScanTask }): Promise<T> {
+  private scanQueue: { task: ScanTask; resolve: (r: ScanResult) => void; reject: (e: Error) => void }[] = [];
+
+  private flushScans(): void {
+    const queue = this.scanQueue;
+    this.scanQueue = [];
+    for (let i = 0; i < queue.length; i += SCANS_PER_MESSAGE) {
+      const group = queue.slice(i, i + SCANS_PER_MESSAGE);
+      this.post<ScanResult[]>({ scans: group.map((g) => g.task) }).then(
+        (results) => group.forEach((g, k) => g.resolve(results[k]!)),
+        (e: Error) => group.forEach((g) => g.reject(e)),
+      );
+    }
+  }
+
+  private post<T>(msg: { batch?: IngestBatch; scans?: ScanTask[] }): Promise<T> {
     if (this.workers.length === 0) this.start();
     let best = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.busy[i]! < this.busy[best]!) best = i;

@@ -24,6 +24,9 @@ const HOLE_BLOCK = 64 * 1024;
 const ZEROS = Buffer.alloc(HOLE_BLOCK);
 const MAX_READ_ATTEMPTS = 4;
 const SLASH = Buffer.from('/');
+/** Who owns a file we create (in a private staging folder: never a set-gid one). */
+const OUR_UID = process.geteuid?.() ?? -1;
+const OUR_GID = process.getegid?.() ?? -1;
 
 export interface IngestJob {
   name: Buffer;
@@ -101,7 +104,7 @@ function writeObject(file: Buffer, data: Buffer, meta: InodeMeta, asRoot: boolea
     if (holes) fs.ftruncateSync(fd, data.length);
     // chown first: it clears set-uid/set-gid bits, which fchmod then restores. A new file is
     // already ours, so only a different owner costs the syscall.
-    if (asRoot && (meta.uid !== process.getuid!() || meta.gid !== process.getgid!())) fs.fchownSync(fd, meta.uid, meta.gid);
+    if (asRoot && (meta.uid !== OUR_UID || meta.gid !== OUR_GID)) fs.fchownSync(fd, meta.uid, meta.gid);
     fs.fchmodSync(fd, meta.mode);
     const t = usToUtimeArg(meta.mtimeUs);
     fs.futimesSync(fd, t, t);

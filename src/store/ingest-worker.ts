@@ -6,11 +6,10 @@ import { scanDir, type ScanTask } from './source-scan.js';
 /** Buffers arrive as Uint8Arrays through structured clone: view them as Buffers (no copy). */
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-parentPort!.on('message', (msg: { id: number; batch?: IngestBatch; scan?: ScanTask }) => {
-  if (msg.scan) {
-    const s = msg.scan;
-    const task: ScanTask = { ...s, srcDir: buf(s.srcDir), stageDir: buf(s.stageDir), records: s.records ? buf(s.records) : undefined };
-    parentPort!.postMessage({ id: msg.id, scan: scanDir(task) });
+parentPort!.on('message', (msg: { id: number; batch?: IngestBatch; scans?: ScanTask[] }) => {
+  if (msg.scans) {
+    const scans = msg.scans.map((s) => scanDir({ ...s, srcDir: buf(s.srcDir), stageDir: buf(s.stageDir), records: s.records ? buf(s.records) : undefined }));
+    parentPort!.postMessage({ id: msg.id, scans });
     return;
   }
   const b = msg.batch!;

@@ -1,0 +1,46 @@
+/**
+ * Catalog migrations: a v1 catalog (per-file stat_cache) opens as the current schema with its
+ * snapshots intact and the old quick-check rows dropped (they are only a cache); a catalog newer
+ * than this program is refused.
+ */
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/index/sqlite.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/index/schema.js';
+import { Catalog } from '../../src/index/catalog.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('catalog schema migrations', () => {
+  it('upgrades a v1 catalog, keeping trees and snapshots and dropping the stat cache', () => {
+    const file = path.join(tempDir(), 'catalog.db');
+    const db = openDatabase(file);
+    db.exec(MIGRATIONS[1]!);
+    db.pragma('user_version = 1');
+    db.prepare(`INSERT INTO trees (id, digest, files, dirs, bytes) VALUES (1, ?, 0, 0, 0)`).run(Buffer.alloc(32, 1));
+    db.prepare(
+      `INSERT INTO snapshots (name, taken_ns, state, root_tree, root_mode, root_uid, root_gid, root_mtime_ns) VALUES ('2026-01-01_00.00.00', 1, 'complete', 1, 493, 0, 0, 0)`,
+    ).run();
+    db.prepare(`INSERT INTO stat_cache (dir, name, dev, ino, size, mtime_ns, ctime_ns, hash) VALUES (?, ?, 1, 2, 3, 4, 5, ?)`).run(Buffer.alloc(0), Buffer.from('f'), Buffer.alloc(32));
+    db.close();
+
+    const c = Catalog.open(file);
+    try {
+      expect(c.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(c.listSnapshots().map((s) => s.name)).toEqual(['2026-01-01_00.00.00']);
+      const tables = (c.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
+      expect(tables).toContain('dir_cache');
+      expect(tables).not.toContain('stat_cache');
+      expect(c.getDirCache(Buffer.alloc(0))).toBeUndefined();
+    } finally {
+      c.close();
+    }
+  });
+
+  it('refuses a catalog from a newer linksnap', () => {
+    const file = path.join(tempDir(), 'catalog.db');
+    const db = openDatabase(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    expect(() => Catalog.open(file)).toThrow(/newer than this linksnap understands/);
+  });
+});
