@@ -52,7 +52,7 @@ export class IngestPool {
     for (let i = 0; i < this.size; i++) {
       // A worker holds one batch at a time (at most 64 files of up to 1 MiB): a small heap limit
       // makes V8 collect its garbage early instead of growing the process.
-      const w = new Worker(workerScript(), { resourceLimits: { maxOldGenerationSizeMb: 48 } });
+      const w = new Worker(workerScript(), { resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
       w.unref();
       w.on('message', (m: { id: number; results?: IngestResult[]; scans?: ScanResult[]; fatal?: { code: string; message: string } }) => {
         const p = this.pending.get(m.id);
