@@ -190,8 +190,7 @@ export class Catalog {
 
   // ---- trees --------------------------------------------------------------------------------
   findTree(digest: Buffer): number | undefined {
-    const r = this.st(`SELECT id FROM trees WHERE digest = ?`).get(digest) as { id: bigint } | undefined;
-    return r ? Number(r.id) : undefined;
+    return this.findTreeWithTotals(digest)?.id;
   }
 
   /** A tree's id and totals by digest, or undefined when no such tree is stored. */

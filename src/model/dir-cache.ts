@@ -104,6 +104,15 @@ export function recordMatchesStat(
   );
 }
 
+/** A decoded record still describes this entry: same kind and the same inode, size and times. */
+export function recordHolds(
+  rec: DirRecord | undefined,
+  kind: Kind,
+  st: { dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint },
+): rec is DirRecord {
+  return rec !== undefined && rec.kind === kind && rec.ino === st.ino && rec.mtimeNs === st.mtimeNs && rec.ctimeNs === st.ctimeNs && rec.size === st.size && rec.dev === st.dev;
+}
+
 export function readRecord(buf: Buffer, off: number): DirRecord {
   const nameLen = buf.readUInt16LE(off + 2);
   const extraLen = buf.readUInt32LE(off + 56);

@@ -138,11 +138,6 @@ export class ObjectPlacer {
     }
   }
 
-  /** The object file to link to next for `key` (replica 0 until the link limit moved it on). */
-  currentPath(key: ObjectKey): string {
-    return objectPath(this.root.layout, key, this.replicaHint.get(objectKeyString(key)) ?? 0);
-  }
-
   private async nextReplica(key: ObjectKey, ks: string, full: number): Promise<number> {
     // Serialise per key so concurrent links that all hit EMLINK create one replica, not many.
     const prev = this.replicaLocks.get(ks) ?? Promise.resolve();

@@ -5,7 +5,7 @@
 import type fs from 'node:fs';
 import type { Catalog } from '../index/catalog.js';
 import { Kind } from '../model/entry.js';
-import { decodeRecords, type DirRecord } from '../model/dir-cache.js';
+import { decodeRecords, recordHolds, type DirRecord } from '../model/dir-cache.js';
 
 /** A folder's records by name (latin1), empty when it has none. */
 export function folderRecords(catalog: Catalog, rel: Buffer): Map<string, DirRecord> {
@@ -15,6 +15,5 @@ export function folderRecords(catalog: Catalog, rel: Buffer): Map<string, DirRec
 
 /** The content hash a record vouches for, when it still describes this file exactly. */
 export function knownHash(rec: DirRecord | undefined, st: Pick<fs.BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>): Buffer | undefined {
-  if (!rec || rec.kind !== Kind.File) return undefined;
-  return rec.dev === st.dev && rec.ino === st.ino && rec.size === st.size && rec.mtimeNs === st.mtimeNs && rec.ctimeNs === st.ctimeNs ? rec.extra : undefined;
+  return recordHolds(rec, Kind.File, st) ? rec.extra : undefined;
 }

@@ -17,10 +17,11 @@ import { finishDirSync, placeSymlinkSync } from './place.js';
 import { treeDigest, type DigestInput } from './tree-digest.js';
 import { Warnings } from './warnings.js';
 import { Kind, type EntryMeta, type TreeTotals } from '../model/entry.js';
-import { encodeRecord, readRecord, recordOffsets, type DirRecord } from '../model/dir-cache.js';
+import { encodeRecord, readRecord, recordHolds, recordOffsets, type DirRecord } from '../model/dir-cache.js';
 import { nsToUs, type ObjectKey } from '../store/layout.js';
 import { NotARegularFile, readSourceFile, type ReadResult } from '../store/blobfile.js';
 import { joinPath, showName } from '../util/paths.js';
+import { asBuffer } from '../util/buffers.js';
 import { Limiter, allSettledOrThrow } from '../util/limit.js';
 import { errnoCode } from '../errors.js';
 import { INGEST_SMALL_LIMIT, type IngestJob, type IngestResult } from '../store/ingest-sync.js';
@@ -83,9 +84,6 @@ class ScannedStat implements SourceStat {
   }
 }
 
-/** Structured clone turns Buffers into Uint8Arrays: view them as Buffers again (no copy). */
-const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
-
 /** One entry of a folder being built: its tree input and its new quick-check record, if any. */
 interface Placed {
   input: DigestInput & { totals?: TreeTotals };
@@ -135,11 +133,6 @@ function metaOf(st: SourceStat): EntryMeta {
 
 function sameStat(a: StatLike, b: StatLike): boolean {
   return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino && a.dev === b.dev;
-}
-
-/** A record still describes this entry: same kind and the same inode, size and times. */
-function recordHolds(rec: DirRecord | undefined, kind: Kind, st: SourceStat): rec is DirRecord {
-  return rec !== undefined && rec.kind === kind && sameStat(rec, st);
 }
 
 function entryOfRecord(r: DirRecord): DigestInput['entry'] {

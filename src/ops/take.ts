@@ -44,7 +44,7 @@ export interface TakeOptions {
   waitMs?: number;
   /** The clock used for the folder name and creation order (tests inject one). */
   now?: () => Date;
-  /** Paths to leave out; its `key` names the rules (see excludesKey below). */
+  /** Paths to leave out; its `key` names the rules (see trustRecordsFor below). */
   exclude?: ExcludeFn;
   /** Files changed this recently are re-hashed next time (see take-walker.ts); tests narrow it. */
   racyWindowMs?: number;
