@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Regenerates the per-command reference in docs/cli.md from the CLI's own --help, so the docs
 // cannot drift from the code. `node scripts/gen-cli-doc.mjs` rewrites the file;
-// `--check` exits 1 when it is stale (test/e2e/cli-doc.test.ts runs that).
+// `--check` exits 1 when it is stale (test/cli/cli-doc.test.ts runs that).
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';

@@ -18,7 +18,7 @@ import { Worker, isMainThread, workerData, parentPort } from 'node:worker_thread
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { scanDir } = await import(path.join(repo, 'dist/store/source-scan.js'));
-const { recordOffsets, readRecord } = await import(path.join(repo, 'dist/model/dir-cache.js'));
+const { recordOffsets, readRecord } = await import(path.join(repo, 'dist/model/quick-check.js'));
 const { objectName, nsToUs } = await import(path.join(repo, 'dist/store/layout.js'));
 
 function loadRecords(root) {

@@ -1,11 +1,11 @@
 /**
  * The exclude options shared by `take` (and `take --dry-run`) and `diff` against `.latest`:
  * `--exclude <pattern>` (repeatable), `--no-default-excludes`. `<root>/.snapignore` is always
- * read. See src/ops/excludes.ts for the rules and their order.
+ * read. See src/ops/take/excludes.ts for the rules and their order.
  */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { buildExcludes, type ExcludeFn } from '../ops/excludes.js';
+import { buildExcludes, type ExcludeFn } from '../ops/take/excludes.js';
 import { showName } from '../util/paths.js';
 
 export interface ExcludeCliOptions {

@@ -3,8 +3,8 @@
  * stored and what is excluded, change nothing) and the progress line. Kept apart so
  * commands/take.ts stays a thin wrapper around ops/take.
  */
-import { takeDryRun, type DryRunEntry } from '../ops/take-dry-run.js';
-import { listSnapshots } from '../ops/list.js';
+import { takeDryRun, type DryRunEntry } from '../ops/take/dry-run.js';
+import { listSnapshots } from '../ops/browse/list.js';
 import { layoutFor } from '../store/layout.js';
 import { processIo as io } from './run.js';
 import { EXIT } from './exit-codes.js';

@@ -1,5 +1,5 @@
 /**
- * The manifest model shared by the catalog (src/index) and the operations (src/ops). A snapshot
+ * The manifest model shared by the catalog (src/catalog) and the operations (src/ops). A snapshot
  * is a root tree; a tree is a sorted list of entries; a directory entry points at a subtree.
  */
 export enum Kind {

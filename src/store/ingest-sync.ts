@@ -7,7 +7,7 @@
  *
  * It trusts an existing object file of the same name: at the start of every take the store holds
  * no object file the catalog does not know (a run that did not finish cleanly leaves a marker,
- * and the next take sweeps such files first; see src/ops/take.ts), and within a take every
+ * and the next take sweeps such files first; see src/ops/take/take.ts), and within a take every
  * object was published complete.
  */
 import fs from 'node:fs';

@@ -1,20 +1,20 @@
 /**
  * Scanning one source folder in a worker thread: list it, lstat every entry, and hard-link each
- * unchanged file (its quick-check record still matches: src/model/dir-cache.ts) from the store
+ * unchanged file (its quick-check record still matches: src/model/quick-check.ts) from the store
  * into the folder being built. Only what needs a decision comes back to the main thread:
  * subfolders, symlinks, new or changed files, and anything that failed. A no-change take is
  * thus almost entirely lstat + link, spread over both cores, with one message per folder.
  *
  * The object to link is named by the record alone (hash + mode/uid/gid/mtime), so the worker
  * needs no catalog: at the start of every take each object file is known to the catalog and
- * complete (the dirty-marker sweep, src/ops/dirty.ts), and a record is only written for a file
+ * complete (the dirty-marker sweep, src/ops/shared/dirty.ts), and a record is only written for a file
  * whose object was linked in a committed take. A link that fails (object gone, link limit)
  * is reported and the main thread takes the careful path.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kind } from '../model/entry.js';
-import { recordKind, recordMatchesStat, recordName, recordOffsets, readRecord } from '../model/dir-cache.js';
+import { recordKind, recordMatchesStat, recordName, recordOffsets, readRecord } from '../model/quick-check.js';
 import { nsToUs, objectName } from './layout.js';
 import { faultPoint } from '../util/fault.js';
 

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli } from '../helpers/cli.js';
 import { newRoot } from '../helpers/tmp.js';
-import { lockRoot, openRoot } from '../../src/ops/root.js';
+import { lockRoot, openRoot } from '../../src/ops/shared/root.js';
 
 function start(args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { take } from '../../src/ops/take.js';
+import { take } from '../../src/ops/take/take.js';
 import { startTrace, stopTrace } from '../../src/util/trace.js';
 import { newRoot } from '../helpers/tmp.js';
 

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { newRoot, steppingClock } from '../helpers/tmp.js';
-import { take } from '../../src/ops/take.js';
-import { openRoot, lockRoot } from '../../src/ops/root.js';
-import { removeSnapshots } from '../../src/ops/remove.js';
-import { listSnapshots } from '../../src/ops/list.js';
-import { verify } from '../../src/ops/verify.js';
+import { take } from '../../src/ops/take/take.js';
+import { openRoot, lockRoot } from '../../src/ops/shared/root.js';
+import { removeSnapshots } from '../../src/ops/shared/remove.js';
+import { listSnapshots } from '../../src/ops/browse/list.js';
+import { verify } from '../../src/ops/verify/verify.js';
 import { neededObjectFiles, objectDirListing, storeProblems } from '../helpers/store-check.js';
 
 process.env.LINKSNAP_NO_SYNC = '1';

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { diffTrees, readTree } from '../helpers/tree.js';
-import { verify } from '../../src/ops/verify.js';
-import { editInPlace, makeFixture, snapshotTrees, type Fixture } from '../integration/verify-fixture.js';
+import { verify } from '../../src/ops/verify/verify.js';
+import { editInPlace, makeFixture, snapshotTrees, type Fixture } from '../helpers/verify-fixture.js';
 
 const asRoot = process.getuid?.() === 0;
 /**

@@ -9,9 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { newRoot, steppingClock } from '../helpers/tmp.js';
 import { diffTrees, readTree, type TreeInfo } from '../helpers/tree.js';
-import { take } from '../../src/ops/take.js';
-import { listSnapshots } from '../../src/ops/list.js';
-import { verify } from '../../src/ops/verify.js';
+import { take } from '../../src/ops/take/take.js';
+import { listSnapshots } from '../../src/ops/browse/list.js';
+import { verify } from '../../src/ops/verify/verify.js';
 import { neededObjectFiles, objectDirListing, storeProblems } from '../helpers/store-check.js';
 
 process.env.LINKSNAP_NO_SYNC = '1';

@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { take } from '../../src/ops/take.js';
+import { take } from '../../src/ops/take/take.js';
 import { hashStoredFile } from '../../src/store/blobfile.js';
 import { parseObjectName } from '../../src/store/layout.js';
 import { newRoot, tempDir } from '../helpers/tmp.js';

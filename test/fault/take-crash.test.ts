@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { newRoot } from '../helpers/tmp.js';
 import { diffTrees, readTree } from '../helpers/tree.js';
-import { listSnapshots } from '../../src/ops/list.js';
-import { openRoot } from '../../src/ops/root.js';
+import { listSnapshots } from '../../src/ops/browse/list.js';
+import { openRoot } from '../../src/ops/shared/root.js';
 import { objectPath, nsToUs } from '../../src/store/layout.js';
 import { Kind } from '../../src/model/entry.js';
 

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { openRoot } from '../../src/ops/root.js';
-import { editInPlace, makeFixture, objectFileOf, type Fixture } from '../integration/verify-fixture.js';
+import { openRoot } from '../../src/ops/shared/root.js';
+import { editInPlace, makeFixture, objectFileOf, type Fixture } from '../helpers/verify-fixture.js';
 
 const ENV = { LINKSNAP_NO_SYNC: '1' };
 

@@ -1,6 +1,6 @@
 /**
  * A deliberately plain reference implementation of the retention policy (restic's algorithm,
- * written independently of src/ops/retention.ts): walk the snapshots newest first; for each
+ * written independently of src/ops/retention/policy.ts): walk the snapshots newest first; for each
  * rule remember the last period kept and how many are left; keep a snapshot whose period
  * differs from the last one kept while some are left. Periods come from the seed-format name of
  * the local time (YYYY-MM-DD_HH...), weeks are identified by their Monday.

@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { openRoot } from '../../src/ops/root.js';
-import { walkTree } from '../../src/ops/snapshot-tree.js';
+import { openRoot } from '../../src/ops/shared/root.js';
+import { walkTree } from '../../src/ops/shared/snapshot-tree.js';
 import { Kind } from '../../src/model/entry.js';
 import { nsToUs, objectName, objectPath } from '../../src/store/layout.js';
 import { hashBytes } from '../../src/store/hasher.js';

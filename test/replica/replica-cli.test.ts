@@ -8,15 +8,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { take } from '../../src/ops/take.js';
-import { verifyReplica } from '../../src/ops/replica-verify.js';
+import { take } from '../../src/ops/take/take.js';
+import { verifyReplica } from '../../src/ops/replica/verify-replica.js';
 import { parseReplicaUrl } from '../../src/replica/url.js';
 import { blobKey, headKey } from '../../src/replica/layout.js';
 import { CLI } from '../helpers/cli.js';
 import { newRoot, steppingClock, tempDir } from '../helpers/tmp.js';
 import { diffTrees, readTree } from '../helpers/tree.js';
 import { storeProblems } from '../helpers/store-check.js';
-import { startS3, type TestS3 } from './s3-server.js';
+import { startS3, type TestS3 } from '../helpers/s3-server.js';
 
 let s3: TestS3;
 beforeAll(async () => {

@@ -7,12 +7,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { verify } from '../../src/ops/verify.js';
-import { materialize } from '../../src/ops/materialize.js';
-import { openRoot } from '../../src/ops/root.js';
+import { verify } from '../../src/ops/verify/verify.js';
+import { materialize } from '../../src/ops/verify/materialize.js';
+import { openRoot } from '../../src/ops/shared/root.js';
 import { SnapError } from '../../src/errors.js';
 import { tempDir } from '../helpers/tmp.js';
-import { editInPlace, fullState, makeFixture, objectFileOf, type Fixture } from '../integration/verify-fixture.js';
+import { editInPlace, fullState, makeFixture, objectFileOf, type Fixture } from '../helpers/verify-fixture.js';
 
 function sql(root: string, fn: (db: ReturnType<typeof openRoot>['catalog']['db']) => void): void {
   const rw = openRoot(root);

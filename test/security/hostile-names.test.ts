@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { take } from '../../src/ops/take.js';
-import { listSnapshots } from '../../src/ops/list.js';
+import { take } from '../../src/ops/take/take.js';
+import { listSnapshots } from '../../src/ops/browse/list.js';
 import { newRoot } from '../helpers/tmp.js';
 import { diffTrees, readTree } from '../helpers/tree.js';
 

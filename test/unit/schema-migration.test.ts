@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/index/sqlite.js';
-import { MIGRATIONS, SCHEMA_VERSION } from '../../src/index/schema.js';
-import { Catalog } from '../../src/index/catalog.js';
+import { openDatabase } from '../../src/catalog/sqlite.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/catalog/schema.js';
+import { Catalog } from '../../src/catalog/catalog.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('catalog schema migrations', () => {

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { take } from '../../src/ops/take.js';
-import { openRoot } from '../../src/ops/root.js';
-import { getSnapshotOrThrow, lookupPath, walkTree } from '../../src/ops/snapshot-tree.js';
+import { take } from '../../src/ops/take/take.js';
+import { openRoot } from '../../src/ops/shared/root.js';
+import { getSnapshotOrThrow, lookupPath, walkTree } from '../../src/ops/shared/snapshot-tree.js';
 import { Kind } from '../../src/model/entry.js';
 import { newRoot } from '../helpers/tmp.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { readConfig, writeConfig } from '../../ops/config.js';
-import { describePolicy } from '../../ops/retention.js';
+import { readConfig, writeConfig } from '../../ops/setup/config.js';
+import { describePolicy } from '../../ops/retention/policy.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { toJson } from '../format.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { diff, type DiffItem } from '../../ops/diff.js';
+import { diff, type DiffItem } from '../../ops/browse/diff.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';

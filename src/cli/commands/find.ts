@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { findPaths } from '../../ops/find.js';
-import { listSnapshots } from '../../ops/list.js';
+import { findPaths } from '../../ops/browse/find.js';
+import { listSnapshots } from '../../ops/browse/list.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { plural, toJson } from '../format.js';

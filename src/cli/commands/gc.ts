@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { gc } from '../../ops/gc.js';
+import { gc } from '../../ops/retention/gc.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';

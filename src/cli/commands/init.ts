@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { init, cronLine } from '../../ops/init.js';
+import { init, cronLine } from '../../ops/setup/init.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { toJson } from '../format.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { listSnapshots } from '../../ops/list.js';
+import { listSnapshots } from '../../ops/browse/list.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, toJson } from '../format.js';

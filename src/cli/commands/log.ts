@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { pathLog, type LogEvent } from '../../ops/log.js';
+import { pathLog, type LogEvent } from '../../ops/browse/log.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, toJson } from '../format.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { materialize } from '../../ops/materialize.js';
+import { materialize } from '../../ops/verify/materialize.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { setPinned } from '../../ops/pin.js';
+import { setPinned } from '../../ops/retention/pin.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { toJson } from '../format.js';

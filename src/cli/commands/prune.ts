@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { prune } from '../../ops/prune.js';
-import { RULES, describePolicy, showReason, type RetentionPolicy } from '../../ops/retention.js';
+import { prune } from '../../ops/retention/prune.js';
+import { RULES, describePolicy, showReason, type RetentionPolicy } from '../../ops/retention/policy.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';

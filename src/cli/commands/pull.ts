@@ -24,7 +24,7 @@ export function registerPull(program: Command): void {
         const progress = startProgress({ label: 'pull', itemName: 'blobs', quiet: o.quiet || o.json });
         let r;
         try {
-          const { pull } = await import('../../ops/pull.js'); // the AWS SDK loads only when needed
+          const { pull } = await import('../../ops/replica/pull.js'); // the AWS SDK loads only when needed
           r = await pull(url, rootArg, {
             endpoint: o.endpoint,
             concurrency: o.concurrency,

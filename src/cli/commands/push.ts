@@ -27,7 +27,7 @@ export function registerPush(program: Command): void {
         const progress = startProgress({ label: 'push', itemName: 'blobs', quiet: o.quiet || o.json });
         let r;
         try {
-          const { push } = await import('../../ops/push.js'); // the AWS SDK loads only when needed
+          const { push } = await import('../../ops/replica/push.js'); // the AWS SDK loads only when needed
           r = await push(rootArg, url, {
             endpoint: o.endpoint,
             concurrency: o.concurrency,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { restore } from '../../ops/restore.js';
+import { restore } from '../../ops/browse/restore.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';

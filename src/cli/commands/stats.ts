@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { stats } from '../../ops/stats.js';
+import { stats } from '../../ops/browse/stats.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, toJson } from '../format.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { take } from '../../ops/take.js';
+import { take } from '../../ops/take/take.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';

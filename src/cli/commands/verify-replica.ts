@@ -1,5 +1,5 @@
 /** `snap verify s3://bucket/prefix [--sample <percent>]`: check an offsite replica (docs/replicas.md). */
-import type { ReplicaVerifyReport } from '../../ops/replica-verify.js';
+import type { ReplicaVerifyReport } from '../../ops/replica/verify-replica.js';
 import { SnapError } from '../../errors.js';
 import { processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
@@ -30,7 +30,7 @@ export async function verifyReplicaCommand(
       hint: 'use --sample <percent> to re-hash a share of the replica; to repair, pull it and push again (docs/replicas.md)',
     });
   }
-  const { verifyReplica } = await import('../../ops/replica-verify.js'); // loads the AWS SDK
+  const { verifyReplica } = await import('../../ops/replica/verify-replica.js'); // loads the AWS SDK
   const r = await verifyReplica(url, { samplePercent: o.sample, endpoint: o.endpoint });
   if (o.json) io.out(toJson(r));
   else if (r.damaged || !o.quiet) io.out(renderReplicaReport(r));

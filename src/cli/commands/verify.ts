@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { verify, type Finding, type VerifyReport } from '../../ops/verify.js';
+import { verify, type Finding, type VerifyReport } from '../../ops/verify/verify.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';

@@ -1,0 +1,404 @@
+/**
+ * The SQLite catalog: the truth about which snapshots exist and what they hold. It knows nothing
+ * of the file-system layout; src/ops composes it with src/store.
+ */
+import { openDatabase, integrityCheck, type Db, type Statement } from './sqlite.js';
+import { migrate } from './schema.js';
+import { Kind, type Entry, type TreeTotals } from '../model/entry.js';
+
+export interface SnapshotRow {
+  id: number;
+  name: string;
+  takenNs: bigint;
+  state: 'complete' | 'deleting';
+  rootTree: number;
+  rootMode: number;
+  rootUid: number;
+  rootGid: number;
+  rootMtimeNs: bigint;
+  pinned: boolean;
+  newObjects: number;
+  newBytes: number;
+  warnings: number;
+  files: number;
+  dirs: number;
+  bytes: number;
+}
+
+export interface NewSnapshot {
+  name: string;
+  takenNs: bigint;
+  rootTree: number;
+  rootMode: number;
+  rootUid: number;
+  rootGid: number;
+  rootMtimeNs: bigint;
+  newObjects: number;
+  newBytes: number;
+  warnings: number;
+}
+
+export interface ObjectRowKey {
+  hash: Buffer;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeUs: bigint;
+}
+
+export interface ObjectRow extends ObjectRowKey {
+  size: number;
+  replicas: number;
+  verifiedNs: bigint | null;
+}
+
+
+type RawEntry = {
+  name: Buffer;
+  kind: number;
+  mode: bigint;
+  uid: bigint;
+  gid: bigint;
+  mtime_ns: bigint;
+  size: bigint;
+  hash: Buffer | null;
+  target: Buffer | null;
+  subtree: bigint | null;
+};
+
+function toEntry(r: RawEntry): Entry {
+  const e: Entry = {
+    name: r.name,
+    kind: Number(r.kind) as Kind,
+    mode: Number(r.mode),
+    uid: Number(r.uid),
+    gid: Number(r.gid),
+    mtimeNs: r.mtime_ns,
+    size: Number(r.size),
+  };
+  if (r.hash) e.hash = r.hash;
+  if (r.target) e.target = r.target;
+  if (r.subtree !== null) e.subtree = Number(r.subtree);
+  return e;
+}
+
+const SNAPSHOT_COLUMNS = `s.id, s.name, s.taken_ns, s.state, s.root_tree, s.root_mode, s.root_uid, s.root_gid,
+  s.root_mtime_ns, s.pinned, s.new_objects, s.new_bytes, s.warnings, t.files, t.dirs, t.bytes`;
+
+function toSnapshot(r: Record<string, unknown>): SnapshotRow {
+  return {
+    id: Number(r.id),
+    name: String(r.name),
+    takenNs: BigInt(r.taken_ns as bigint),
+    state: r.state as SnapshotRow['state'],
+    rootTree: Number(r.root_tree),
+    rootMode: Number(r.root_mode),
+    rootUid: Number(r.root_uid),
+    rootGid: Number(r.root_gid),
+    rootMtimeNs: BigInt(r.root_mtime_ns as bigint),
+    pinned: Number(r.pinned) !== 0,
+    newObjects: Number(r.new_objects),
+    newBytes: Number(r.new_bytes),
+    warnings: Number(r.warnings),
+    files: Number(r.files),
+    dirs: Number(r.dirs),
+    bytes: Number(r.bytes),
+  };
+}
+
+export class Catalog {
+  readonly db: Db;
+  private readonly stmts = new Map<string, Statement>();
+
+  private constructor(db: Db) {
+    this.db = db;
+  }
+
+  static open(file: string, opts: { readonly?: boolean } = {}): Catalog {
+    const db = openDatabase(file, { wal: true, readonly: opts.readonly });
+    if (!opts.readonly) migrate(db);
+    return new Catalog(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Prepared statements are cached; every one returns 64-bit integers as BigInt. */
+  private st(sql: string): Statement {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      if (s.reader) s.safeIntegers(true);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  // ---- transactions -------------------------------------------------------------------------
+  // A take spans many awaits, so it cannot use db.transaction(); it brackets its writes with
+  // begin/commit on this connection, which nothing else in the process uses meanwhile.
+  begin(): void {
+    this.db.exec('BEGIN IMMEDIATE');
+  }
+  commit(): void {
+    this.db.exec('COMMIT');
+  }
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  integrityProblems(): string[] {
+    return integrityCheck(this.db);
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------------
+  /** All snapshots in creation order (oldest first). */
+  listSnapshots(): SnapshotRow[] {
+    return this.st(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots s JOIN trees t ON t.id = s.root_tree ORDER BY s.taken_ns, s.id`)
+      .all()
+      .map((r) => toSnapshot(r as Record<string, unknown>));
+  }
+
+  getSnapshot(name: string): SnapshotRow | undefined {
+    const r = this.st(`SELECT ${SNAPSHOT_COLUMNS} FROM snapshots s JOIN trees t ON t.id = s.root_tree WHERE s.name = ?`).get(name);
+    return r ? toSnapshot(r as Record<string, unknown>) : undefined;
+  }
+
+  insertSnapshot(s: NewSnapshot): number {
+    const r = this.st(
+      `INSERT INTO snapshots (name, taken_ns, state, root_tree, root_mode, root_uid, root_gid, root_mtime_ns,
+         new_objects, new_bytes, warnings) VALUES (?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(s.name, s.takenNs, s.rootTree, s.rootMode, s.rootUid, s.rootGid, s.rootMtimeNs, s.newObjects, s.newBytes, s.warnings);
+    return Number(r.lastInsertRowid);
+  }
+
+  setSnapshotState(name: string, state: SnapshotRow['state']): void {
+    this.st(`UPDATE snapshots SET state = ? WHERE name = ?`).run(state, name);
+  }
+
+  setPinned(name: string, pinned: boolean): void {
+    this.st(`UPDATE snapshots SET pinned = ? WHERE name = ?`).run(pinned ? 1 : 0, name);
+  }
+
+  deleteSnapshot(name: string): void {
+    this.st(`DELETE FROM snapshots WHERE name = ?`).run(name);
+  }
+
+  // ---- trees --------------------------------------------------------------------------------
+  findTree(digest: Buffer): number | undefined {
+    return this.findTreeWithTotals(digest)?.id;
+  }
+
+  /** A tree's id and totals by digest, or undefined when no such tree is stored. */
+  findTreeWithTotals(digest: Buffer): { id: number; totals: TreeTotals } | undefined {
+    const r = this.st(`SELECT id, files, dirs, bytes FROM trees WHERE digest = ?`).get(digest) as Record<string, bigint> | undefined;
+    return r ? { id: Number(r.id), totals: { files: Number(r.files), dirs: Number(r.dirs), bytes: Number(r.bytes) } } : undefined;
+  }
+
+  /** Insert a tree and its entries unless a tree with this digest exists; returns its id. */
+  putTree(digest: Buffer, totals: TreeTotals, entries: readonly Entry[]): number {
+    const existing = this.findTree(digest);
+    if (existing !== undefined) return existing;
+    const r = this.st(`INSERT INTO trees (digest, files, dirs, bytes) VALUES (?, ?, ?, ?)`).run(
+      digest,
+      totals.files,
+      totals.dirs,
+      totals.bytes,
+    );
+    const id = Number(r.lastInsertRowid);
+    const ins = this.st(
+      `INSERT INTO entries (tree, name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const e of entries) {
+      ins.run(id, e.name, e.kind, e.mode, e.uid, e.gid, e.mtimeNs, e.size, e.hash ?? null, e.target ?? null, e.subtree ?? null);
+    }
+    return id;
+  }
+
+  treeTotals(id: number): TreeTotals | undefined {
+    const r = this.st(`SELECT files, dirs, bytes FROM trees WHERE id = ?`).get(id) as Record<string, bigint> | undefined;
+    return r ? { files: Number(r.files), dirs: Number(r.dirs), bytes: Number(r.bytes) } : undefined;
+  }
+
+  /** A tree's entries in byte order of their names. */
+  treeEntries(id: number): Entry[] {
+    return (this.st(`SELECT name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree FROM entries WHERE tree = ? ORDER BY name`).all(id) as RawEntry[]).map(toEntry);
+  }
+
+  treeEntry(id: number, name: Buffer): Entry | undefined {
+    const r = this.st(`SELECT name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree FROM entries WHERE tree = ? AND name = ?`).get(id, name) as RawEntry | undefined;
+    return r ? toEntry(r) : undefined;
+  }
+
+  /**
+   * Mark phase of gc: fill the temp table live_trees with every tree reachable from a snapshot
+   * (any state: a snapshot being pruned still owns its trees until its row is gone).
+   */
+  private markLiveTrees(): void {
+    this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS live_trees (id INTEGER PRIMARY KEY)`);
+    this.db.exec(`DELETE FROM live_trees`);
+    this.db.exec(`INSERT INTO live_trees (id)
+      WITH RECURSIVE reach(id) AS (
+        SELECT root_tree FROM snapshots
+        UNION
+        SELECT e.subtree FROM entries e JOIN reach r ON e.tree = r.id WHERE e.subtree IS NOT NULL)
+      SELECT id FROM reach`);
+  }
+
+  /** Delete trees (and their entries) that no snapshot reaches; returns how many went. */
+  deleteUnreachableTrees(): number {
+    this.markLiveTrees();
+    this.db.exec(`DELETE FROM entries WHERE tree NOT IN (SELECT id FROM live_trees)`);
+    const r = this.db.prepare(`DELETE FROM trees WHERE id NOT IN (SELECT id FROM live_trees)`).run();
+    this.db.exec(`DELETE FROM live_trees`);
+    return r.changes;
+  }
+
+  // ---- objects ------------------------------------------------------------------------------
+  getObject(k: ObjectRowKey): ObjectRow | undefined {
+    const r = this.st(
+      `SELECT size, replicas, verified_ns FROM objects WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`,
+    ).get(k.hash, k.mode, k.uid, k.gid, k.mtimeUs) as { size: bigint; replicas: bigint; verified_ns: bigint | null } | undefined;
+    return r ? { ...k, size: Number(r.size), replicas: Number(r.replicas), verifiedNs: r.verified_ns } : undefined;
+  }
+
+  /** Record an object unless the catalog has it; true when the row is new. One statement. */
+  ensureObject(k: ObjectRowKey, size: number): boolean {
+    return (
+      this.st(`INSERT OR IGNORE INTO objects (hash, mode, uid, gid, mtime_us, size) VALUES (?, ?, ?, ?, ?, ?)`).run(k.hash, k.mode, k.uid, k.gid, k.mtimeUs, size)
+        .changes > 0
+    );
+  }
+
+  setReplicas(k: ObjectRowKey, replicas: number): void {
+    this.st(`UPDATE objects SET replicas = ? WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`).run(
+      replicas,
+      k.hash,
+      k.mode,
+      k.uid,
+      k.gid,
+      k.mtimeUs,
+    );
+  }
+
+  markVerified(k: ObjectRowKey, ns: bigint): void {
+    this.st(`UPDATE objects SET verified_ns = ? WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`).run(
+      ns,
+      k.hash,
+      k.mode,
+      k.uid,
+      k.gid,
+      k.mtimeUs,
+    );
+  }
+
+  deleteObject(k: ObjectRowKey): void {
+    this.st(`DELETE FROM objects WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`).run(k.hash, k.mode, k.uid, k.gid, k.mtimeUs);
+  }
+
+  *iterateObjects(): IterableIterator<ObjectRow> {
+    for (const r of this.st(`SELECT hash, mode, uid, gid, mtime_us, size, replicas, verified_ns FROM objects`).iterate() as IterableIterator<
+      Record<string, bigint | Buffer | null>
+    >) {
+      yield {
+        hash: r.hash as Buffer,
+        mode: Number(r.mode),
+        uid: Number(r.uid),
+        gid: Number(r.gid),
+        mtimeUs: r.mtime_us as bigint,
+        size: Number(r.size),
+        replicas: Number(r.replicas),
+        verifiedNs: r.verified_ns as bigint | null,
+      };
+    }
+  }
+
+  countObjects(): { count: number; bytes: number } {
+    const r = this.st(`SELECT count(*) AS n, coalesce(sum(size), 0) AS b FROM objects`).get() as { n: bigint; b: bigint };
+    return { count: Number(r.n), bytes: Number(r.b) };
+  }
+
+  /**
+   * Objects that no tree reachable from a snapshot references: the sweep set of gc. Computed in
+   * SQL (temp tables) so memory does not grow with the store.
+   */
+  unreferencedObjects(): ObjectRow[] {
+    this.markLiveTrees();
+    this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS live_objects (
+      hash BLOB, mode INTEGER, uid INTEGER, gid INTEGER, mtime_us INTEGER,
+      PRIMARY KEY (hash, mode, uid, gid, mtime_us)) WITHOUT ROWID`);
+    this.db.exec(`DELETE FROM live_objects`);
+    // mtime_us is floor(mtime_ns / 1000), also for negative (pre-1970) times.
+    this.db.exec(`INSERT OR IGNORE INTO live_objects
+      SELECT e.hash, e.mode, e.uid, e.gid, (e.mtime_ns - ((e.mtime_ns % 1000) + 1000) % 1000) / 1000
+      FROM entries e JOIN live_trees l ON l.id = e.tree WHERE e.kind = ${Kind.File}`);
+    const rows = this.db
+      .prepare(
+        `SELECT o.hash, o.mode, o.uid, o.gid, o.mtime_us, o.size, o.replicas, o.verified_ns FROM objects o
+         WHERE NOT EXISTS (SELECT 1 FROM live_objects l
+           WHERE l.hash = o.hash AND l.mode = o.mode AND l.uid = o.uid AND l.gid = o.gid AND l.mtime_us = o.mtime_us)`,
+      )
+      .safeIntegers(true)
+      .all() as Record<string, bigint | Buffer | null>[];
+    this.db.exec(`DELETE FROM live_objects; DELETE FROM live_trees;`);
+    return rows.map((r) => ({
+      hash: r.hash as Buffer,
+      mode: Number(r.mode),
+      uid: Number(r.uid),
+      gid: Number(r.gid),
+      mtimeUs: r.mtime_us as bigint,
+      size: Number(r.size),
+      replicas: Number(r.replicas),
+      verifiedNs: r.verified_ns as bigint | null,
+    }));
+  }
+
+  // ---- quick-check records (dir_cache) --------------------------------------------------
+  /** The packed records of one source folder (src/model/quick-check.ts) and its last digest. */
+  getDirCache(dir: Buffer): { digest: Buffer; records: Buffer } | undefined {
+    return this.st(`SELECT digest, records FROM dir_cache WHERE dir = ?`).get(dir) as { digest: Buffer; records: Buffer } | undefined;
+  }
+
+  putDirCache(dir: Buffer, digest: Buffer, records: Buffer): void {
+    this.st(`INSERT OR REPLACE INTO dir_cache (dir, digest, records) VALUES (?, ?, ?)`).run(dir, digest, records);
+  }
+
+  /** Drop the records of a folder and of everything below it (it vanished or is excluded). */
+  deleteDirCacheSubtree(dir: Buffer): void {
+    const lo = Buffer.concat([dir, Buffer.from('/')]);
+    const hi = Buffer.concat([dir, Buffer.from('0')]); // '0' is the byte after '/'
+    this.st(`DELETE FROM dir_cache WHERE dir = ? OR (dir >= ? AND dir < ?)`).run(dir, lo, hi);
+  }
+
+  clearDirCache(): void {
+    this.db.exec(`DELETE FROM dir_cache`);
+  }
+
+  /** Every folder's records, for the rare whole-cache searches (repair looking for a source). */
+  *allDirCache(): IterableIterator<{ dir: Buffer; records: Buffer }> {
+    yield* this.db.prepare(`SELECT dir, records FROM dir_cache ORDER BY dir`).iterate() as IterableIterator<{ dir: Buffer; records: Buffer }>;
+  }
+
+  getInternal(key: string): string | undefined {
+    return (this.st(`SELECT value FROM internal WHERE key = ?`).get(key) as { value: string } | undefined)?.value;
+  }
+
+  setInternal(key: string, value: string): void {
+    this.st(`INSERT OR REPLACE INTO internal (key, value) VALUES (?, ?)`).run(key, value);
+  }
+
+  // ---- config -------------------------------------------------------------------------------
+  getConfig(): Map<string, string> {
+    return new Map((this.st(`SELECT key, value FROM config ORDER BY key`).all() as { key: string; value: string }[]).map((r) => [r.key, r.value]));
+  }
+
+  setConfig(key: string, value: string | undefined): void {
+    if (value === undefined) this.st(`DELETE FROM config WHERE key = ?`).run(key);
+    else this.st(`INSERT OR REPLACE INTO config (key, value) VALUES (?, ?)`).run(key, value);
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The catalog schema and its migrations. `PRAGMA user_version` holds the schema version; a
+ * catalog newer than this program is refused rather than misread. See docs/design.md.
+ */
+import type { Db } from './sqlite.js';
+import { SnapError } from '../errors.js';
+
+export const SCHEMA_VERSION = 2;
+
+const V1 = `
+-- One row per snapshot. A row exists only for a complete snapshot (state 'complete') or one
+-- being pruned (state 'deleting'); a take commits its row in the same transaction as its trees.
+CREATE TABLE snapshots (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT    NOT NULL UNIQUE,   -- the dated folder's name
+  taken_ns      INTEGER NOT NULL,          -- wall clock when the take started (creation order)
+  state         TEXT    NOT NULL CHECK (state IN ('complete', 'deleting')),
+  root_tree     INTEGER NOT NULL REFERENCES trees(id),
+  root_mode     INTEGER NOT NULL,          -- the top folder's own metadata
+  root_uid      INTEGER NOT NULL,
+  root_gid      INTEGER NOT NULL,
+  root_mtime_ns INTEGER NOT NULL,
+  pinned        INTEGER NOT NULL DEFAULT 0,
+  new_objects   INTEGER NOT NULL DEFAULT 0, -- inodes this take added to the store
+  new_bytes     INTEGER NOT NULL DEFAULT 0,
+  warnings      INTEGER NOT NULL DEFAULT 0
+);
+
+-- Merkle tree records: one row per distinct directory listing, keyed by the BLAKE3 digest of its
+-- canonical encoding (src/ops/shared/tree-digest.ts). An unchanged directory has the same digest in
+-- every snapshot, so it is stored once and a no-change take adds no tree rows at all.
+CREATE TABLE trees (
+  id     INTEGER PRIMARY KEY,
+  digest BLOB    NOT NULL UNIQUE,
+  files  INTEGER NOT NULL,  -- regular files in the whole subtree
+  dirs   INTEGER NOT NULL,  -- directories in the whole subtree (not counting itself)
+  bytes  INTEGER NOT NULL   -- logical bytes of the files in the whole subtree
+);
+
+CREATE TABLE entries (
+  tree     INTEGER NOT NULL,
+  name     BLOB    NOT NULL,  -- the exact bytes of the name
+  kind     INTEGER NOT NULL,  -- 1 file, 2 dir, 3 symlink
+  mode     INTEGER NOT NULL,  -- permission bits (& 0o7777)
+  uid      INTEGER NOT NULL,
+  gid      INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  size     INTEGER NOT NULL,  -- file size; target length for symlinks; 0 for dirs
+  hash     BLOB,              -- files: BLAKE3 of the content
+  target   BLOB,              -- symlinks: the exact bytes of the target
+  subtree  INTEGER,           -- dirs: trees.id
+  PRIMARY KEY (tree, name)
+) WITHOUT ROWID;
+
+-- One row per published inode in .snap/objects: a content hash plus the metadata an inode
+-- carries. replicas > 1 when the file system's link limit forced extra copies (_r1, _r2, ...).
+CREATE TABLE objects (
+  hash        BLOB    NOT NULL,
+  mode        INTEGER NOT NULL,
+  uid         INTEGER NOT NULL,
+  gid         INTEGER NOT NULL,
+  mtime_us    INTEGER NOT NULL,
+  size        INTEGER NOT NULL,
+  replicas    INTEGER NOT NULL DEFAULT 1,
+  verified_ns INTEGER,             -- when verify last read and hashed it (for --sample)
+  PRIMARY KEY (hash, mode, uid, gid, mtime_us)
+) WITHOUT ROWID;
+
+-- The quick check: what each source file looked like when it was last hashed. Keyed by folder,
+-- so a take loads one folder's rows at a time. Subfolders get a row with hash NULL so that a
+-- vanished folder's rows can be dropped. Rows are written only for files that changed.
+CREATE TABLE stat_cache (
+  dir      BLOB    NOT NULL,
+  name     BLOB    NOT NULL,
+  dev      INTEGER NOT NULL,
+  ino      INTEGER NOT NULL,
+  size     INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  ctime_ns INTEGER NOT NULL,
+  hash     BLOB,
+  PRIMARY KEY (dir, name)
+) WITHOUT ROWID;
+
+-- Saved settings of the root, e.g. the retention policy (keep.daily = 7).
+CREATE TABLE config (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+// v2: the quick check moves from one row per file (stat_cache) to one packed record per folder
+// (src/model/quick-check.ts), which also remembers the folder's tree digest, so an unchanged
+// folder is recognised without reading or rebuilding its entries. The old rows are only a
+// cache: they are dropped, and the next take re-reads each file once.
+const V2 = `
+DROP TABLE stat_cache;
+CREATE TABLE dir_cache (
+  dir     BLOB PRIMARY KEY,  -- the folder's path relative to .latest ('' for .latest itself)
+  digest  BLOB NOT NULL,     -- the tree digest the folder had when the records were written
+  records BLOB NOT NULL      -- packed records, one per entry, sorted by name
+);
+-- Settings of linksnap's own (not the user's \`snap config\`), e.g. the exclude rules the
+-- dir_cache was written under.
+CREATE TABLE internal (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: V1, 2: V2 };
+
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new SnapError('CATALOG', `the catalog has schema version ${current}, newer than this linksnap understands (${SCHEMA_VERSION})`, {
+      hint: 'upgrade linksnap',
+    });
+  }
+  if (current === SCHEMA_VERSION) return;
+  const apply = db.transaction(() => {
+    for (let v = current + 1; v <= SCHEMA_VERSION; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v}`);
+    }
+  });
+  apply.immediate();
+}

@@ -1,0 +1,180 @@
+/**
+ * Catalog queries for `snap verify`, `--repair` and `snap materialize`: the catalog's own
+ * invariants, the set of objects the live snapshots reference, where intact copies of a content
+ * may be found, and the rolling "last verified" time of each object (for --sample).
+ *
+ * Every statement that reads ns timestamps or inode numbers uses safeIntegers (they exceed 2^53).
+ */
+import type { Catalog } from './catalog.js';
+import { Kind } from '../model/entry.js';
+import { decodeRecords } from '../model/quick-check.js';
+
+/** mtime_us = floor(mtime_ns / 1000), also for negative (pre-1970) times; as in catalog.ts. */
+const MTIME_US = `(e.mtime_ns - ((e.mtime_ns % 1000) + 1000) % 1000) / 1000`;
+
+/** The catalog file's own health: integrity_check (thorough) or quick_check (--quick). */
+export function catalogFileProblems(catalog: Catalog, quick: boolean): string[] {
+  const rows = catalog.db.pragma(quick ? 'quick_check' : 'integrity_check') as Record<string, string>[];
+  const msgs = rows.map((r) => String(Object.values(r)[0]));
+  return msgs.length === 1 && msgs[0] === 'ok' ? [] : msgs;
+}
+
+/**
+ * Begin a read transaction on a connection that only reads: every query until endRead() sees
+ * one consistent state of the catalog (WAL), while takes and prunes go on committing.
+ */
+export function beginRead(catalog: Catalog): void {
+  if (!catalog.db.inTransaction) catalog.db.exec('BEGIN DEFERRED');
+}
+
+export function endRead(catalog: Catalog): void {
+  if (catalog.db.inTransaction) catalog.db.exec('COMMIT');
+}
+
+/** Snapshot rows whose root tree record does not exist. */
+export function snapshotsWithoutRootTree(catalog: Catalog): string[] {
+  return (catalog.db.prepare(`SELECT name FROM snapshots WHERE root_tree NOT IN (SELECT id FROM trees)`).all() as { name: string }[]).map(
+    (r) => r.name,
+  );
+}
+
+/** Entry rows whose tree does not exist: harmless garbage (gc deletes them), reported as info. */
+export function danglingEntryCount(catalog: Catalog): number {
+  const r = catalog.db.prepare(`SELECT count(*) AS n FROM entries WHERE tree NOT IN (SELECT id FROM trees)`).get() as { n: number };
+  return Number(r.n);
+}
+
+export interface ReferencedObject {
+  hash: Buffer;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeUs: bigint;
+  /** The size the entries record. */
+  entrySize: number;
+  /** Chosen by markSample (for --sample). */
+  sampled?: boolean;
+  /** From the objects row; undefined when the row is missing (a broken invariant). */
+  row?: { size: number; replicas: number; verifiedNs: bigint | null };
+}
+
+/**
+ * Stage the distinct objects (hash, mode, uid, gid, mtime µs) that the file entries of every
+ * tree reachable from `rootTrees` reference, with their objects row, in the TEMP table
+ * verify_refs; returns how many. Callers read it back in pages (referencedPage), so memory does
+ * not grow with the store: at a million objects a materialised list cost ~700 MB of heap.
+ * Trees are shared between snapshots (Merkle), so each distinct tree is read once; UNION makes a
+ * cyclic (tampered) catalog terminate. Temp tables spill to a file (sqlite.ts sets temp_store).
+ */
+export function stageReferencedObjects(catalog: Catalog, rootTrees: readonly number[]): number {
+  const db = catalog.db;
+  db.exec(`CREATE TEMP TABLE IF NOT EXISTS verify_roots (id INTEGER PRIMARY KEY)`);
+  db.exec(`DELETE FROM verify_roots`);
+  db.exec(`DROP TABLE IF EXISTS temp.verify_refs`);
+  db.exec(`CREATE TEMP TABLE verify_refs (
+    rid INTEGER PRIMARY KEY, hash BLOB, mode INTEGER, uid INTEGER, gid INTEGER, mtime_us INTEGER,
+    size INTEGER, osize INTEGER, replicas INTEGER, verified_ns INTEGER, known INTEGER, sampled INTEGER NOT NULL DEFAULT 0)`);
+  const ins = db.prepare(`INSERT OR IGNORE INTO verify_roots (id) VALUES (?)`);
+  for (const t of rootTrees) ins.run(t);
+  db.exec(
+    `INSERT INTO verify_refs (hash, mode, uid, gid, mtime_us, size, osize, replicas, verified_ns, known)
+     WITH RECURSIVE reach(id) AS (
+       SELECT id FROM verify_roots
+       UNION
+       SELECT e.subtree FROM entries e JOIN reach r ON e.tree = r.id WHERE e.kind = ${Kind.Dir} AND e.subtree IS NOT NULL),
+     refs AS (
+       SELECT e.hash AS hash, e.mode AS mode, e.uid AS uid, e.gid AS gid, ${MTIME_US} AS mtime_us, max(e.size) AS size
+       FROM entries e JOIN reach r ON e.tree = r.id
+       WHERE e.kind = ${Kind.File} AND e.hash IS NOT NULL
+       GROUP BY 1, 2, 3, 4, 5)
+     SELECT refs.hash, refs.mode, refs.uid, refs.gid, refs.mtime_us, refs.size,
+            o.size, o.replicas, o.verified_ns, o.hash IS NOT NULL
+     FROM refs LEFT JOIN objects o
+       ON o.hash = refs.hash AND o.mode = refs.mode AND o.uid = refs.uid AND o.gid = refs.gid AND o.mtime_us = refs.mtime_us`,
+  );
+  db.exec(`DELETE FROM verify_roots`);
+  return Number((db.prepare(`SELECT count(*) FROM verify_refs`).pluck().safeIntegers(true).get() as bigint) ?? 0n);
+}
+
+/** Bytes the staged objects occupy (all replicas), counting only `sampled` ones when asked. */
+export function stagedBytes(catalog: Catalog, onlySampled: boolean): number {
+  const v = catalog.db
+    .prepare(`SELECT coalesce(sum(osize * replicas), 0) FROM verify_refs WHERE known${onlySampled ? ' AND sampled' : ''}`)
+    .pluck()
+    .safeIntegers(true)
+    .get() as bigint;
+  return Number(v);
+}
+
+/** Mark the share `percent` of the staged objects that were verified longest ago (never: first). */
+export function markSample(catalog: Catalog, percent: number): void {
+  const db = catalog.db;
+  const known = Number(db.prepare(`SELECT count(*) FROM verify_refs WHERE known`).pluck().safeIntegers(true).get() as bigint);
+  const n = Math.min(known, Math.ceil((known * percent) / 100));
+  db.prepare(
+    `UPDATE verify_refs SET sampled = 1 WHERE rid IN (
+       SELECT rid FROM verify_refs WHERE known ORDER BY verified_ns IS NOT NULL, verified_ns, rid LIMIT ?)`,
+  ).run(n);
+}
+
+/** One page of the staged objects, in rid order after `afterRid`. */
+export function referencedPage(catalog: Catalog, afterRid: number, limit: number): { rid: number; ref: ReferencedObject }[] {
+  const rows = catalog.db
+    .prepare(
+      `SELECT rid, hash, mode, uid, gid, mtime_us, size, osize, replicas, verified_ns, known, sampled
+       FROM verify_refs WHERE rid > ? ORDER BY rid LIMIT ?`,
+    )
+    .raw(true)
+    .safeIntegers(true)
+    .all(afterRid, limit) as [bigint, Buffer, bigint, bigint, bigint, bigint, bigint, bigint | null, bigint | null, bigint | null, bigint, bigint][];
+  return rows.map((r) => {
+    const ref: ReferencedObject = { hash: r[1], mode: Number(r[2]), uid: Number(r[3]), gid: Number(r[4]), mtimeUs: r[5], entrySize: Number(r[6]), sampled: r[11] === 1n };
+    if (r[10] === 1n) ref.row = { size: Number(r[7]), replicas: Number(r[8]), verifiedNs: r[9] };
+    return { rid: Number(r[0]), ref };
+  });
+}
+
+/** Every objects row with this content hash (the metadata variants of one content). */
+export function objectsWithHash(catalog: Catalog, hash: Buffer): { mode: number; uid: number; gid: number; mtimeUs: bigint; size: number; replicas: number }[] {
+  return (
+    catalog.db
+      .prepare(`SELECT mode, uid, gid, mtime_us, size, replicas FROM objects WHERE hash = ?`)
+      .safeIntegers(true)
+      .all(hash) as Record<string, bigint>[]
+  ).map((r) => ({
+    mode: Number(r.mode),
+    uid: Number(r.uid),
+    gid: Number(r.gid),
+    mtimeUs: r.mtime_us!,
+    size: Number(r.size),
+    replicas: Number(r.replicas),
+  }));
+}
+
+/**
+ * Source paths (relative to .latest) that held this content when they were last hashed: a scan
+ * of every folder's quick-check records, which only repair does, and only for damaged content.
+ */
+export function statCachePathsWithHash(catalog: Catalog, hash: Buffer, limit = 50): { dir: Buffer; name: Buffer }[] {
+  const out: { dir: Buffer; name: Buffer }[] = [];
+  for (const row of catalog.allDirCache()) {
+    for (const r of decodeRecords(row.records).values()) {
+      if (r.kind === Kind.File && r.extra.equals(hash)) out.push({ dir: row.dir, name: r.name });
+      if (out.length >= limit) return out;
+    }
+  }
+  return out;
+}
+
+/** Record that these objects were read and hashed clean at `ns` (one transaction). */
+export function markObjectsVerified(
+  catalog: Catalog,
+  keys: Iterable<{ hash: Buffer; mode: number; uid: number; gid: number; mtimeUs: bigint }>,
+  ns: bigint,
+): void {
+  const st = catalog.db.prepare(`UPDATE objects SET verified_ns = ? WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`);
+  catalog.transaction(() => {
+    for (const k of keys) st.run(ns, k.hash, k.mode, k.uid, k.gid, k.mtimeUs);
+  });
+}
+

@@ -1,0 +1,143 @@
+/**
+ * The two things `snap diff` can compare, behind one listing interface: a snapshot (its catalog
+ * trees) or `.latest` as it is now (the live folder, hashed only where the stat cache cannot
+ * vouch for a file's content).
+ */
+import type fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import type { Catalog } from '../../catalog/catalog.js';
+import { folderRecords, knownHash } from '../take/quick-check.js';
+import { Kind, type EntryMeta } from '../../model/entry.js';
+import { readSourceFile } from '../../store/blobfile.js';
+import { joinPath } from '../../util/paths.js';
+import { errnoCode } from '../../errors.js';
+import type { Warnings } from '../shared/warnings.js';
+
+export interface SideEntry extends EntryMeta {
+  name: Buffer;
+  kind: Kind;
+  size: number;
+  target?: Buffer;
+  /** Files: the content hash, known (catalog, stat cache) or computed on demand. */
+  hash?: Buffer;
+  getHash?: () => Promise<Buffer | undefined>;
+  /** Folders: the catalog tree id (snapshot side) ... */
+  tree?: number;
+  /** ... or the absolute path (live side). */
+  abs?: Buffer;
+}
+
+export interface Side {
+  label: string;
+  /** The children of a folder entry (or of the top when `dir` is undefined), in byte order. */
+  list(dir: SideEntry | undefined, rel: Buffer): Promise<SideEntry[]>;
+  /** Whether two folders are known identical without listing them (same Merkle tree). */
+  readonly isSnapshot: boolean;
+}
+
+export function snapshotSide(catalog: Catalog, label: string, rootTree: number): Side {
+  return {
+    label,
+    isSnapshot: true,
+    list: async (dir) => {
+      const tree = dir ? dir.tree : rootTree;
+      if (tree === undefined) return [];
+      return catalog.treeEntries(tree).map((e) => ({
+        name: e.name,
+        kind: e.kind,
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        mtimeNs: e.mtimeNs,
+        size: e.size,
+        target: e.target,
+        hash: e.hash,
+        tree: e.subtree,
+      }));
+    },
+  };
+}
+
+export interface LiveSideOptions {
+  /** The catalog, for its stat cache (the quick check); undefined: hash everything compared. */
+  catalog?: Catalog;
+  exclude?: (rel: Buffer, isDir: boolean) => boolean;
+  warnings: Warnings;
+  /** Count of files actually read and hashed (for the summary). */
+  counters: { hashedFiles: number; hashedBytes: number };
+}
+
+export function liveSide(top: string, opts: LiveSideOptions): Side {
+  const topAbs = Buffer.from(top);
+  return {
+    label: '.latest',
+    isSnapshot: false,
+    list: async (dir, rel) => {
+      const abs = dir ? dir.abs! : topAbs;
+      let names: Buffer[];
+      try {
+        names = await fsp.readdir(abs, { encoding: 'buffer' });
+      } catch (e) {
+        const code = errnoCode(e);
+        if (rel.length > 0 && (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT' || code === 'ENOTDIR')) {
+          opts.warnings.add(code === 'ENOENT' || code === 'ENOTDIR' ? 'vanished' : 'unreadable', rel, `folder not compared: ${code}`);
+          return [];
+        }
+        throw e;
+      }
+      names.sort(Buffer.compare);
+      const cache = opts.catalog ? folderRecords(opts.catalog, rel) : undefined;
+      const out: SideEntry[] = [];
+      for (const name of names) {
+        const childAbs = joinPath(abs, name);
+        const childRel = joinPath(rel, name);
+        let st: fs.BigIntStats;
+        try {
+          st = await fsp.lstat(childAbs, { bigint: true });
+        } catch (e) {
+          if (errnoCode(e) === 'ENOENT') continue; // gone since the listing
+          throw e;
+        }
+        const isDir = st.isDirectory();
+        if (opts.exclude?.(childRel, isDir)) continue;
+        const meta = { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs };
+        if (isDir) {
+          out.push({ name, kind: Kind.Dir, ...meta, size: 0, abs: childAbs });
+        } else if (st.isSymbolicLink()) {
+          const target = await fsp.readlink(childAbs, { encoding: 'buffer' }).catch(() => undefined);
+          if (target) out.push({ name, kind: Kind.Symlink, ...meta, size: target.length, target });
+        } else if (st.isFile()) {
+          const known = knownHash(cache?.get(name.toString('latin1')), st);
+          let memo: Promise<Buffer | undefined> | undefined;
+          out.push({
+            name,
+            kind: Kind.File,
+            ...meta,
+            size: Number(st.size),
+            hash: known,
+            getHash: () =>
+              (memo ??= readSourceFile(childAbs, { dev: st.dev, ino: st.ino }, '', false).then(
+                (r) => {
+                  opts.counters.hashedFiles++;
+                  opts.counters.hashedBytes += r.size;
+                  return r.hash;
+                },
+                (e: unknown) => {
+                  opts.warnings.add('unreadable', childRel, `not compared: ${errnoCode(e) ?? (e as Error).message}`);
+                  return undefined;
+                },
+              )),
+          });
+        }
+        // FIFOs, sockets, devices: a take does not store them, so they are not compared.
+      }
+      return out;
+    },
+  };
+}
+
+/** The content hash of a file entry, reading the live file only when it is not known. */
+export async function hashOf(e: SideEntry): Promise<Buffer | undefined> {
+  if (e.hash) return e.hash;
+  return e.getHash ? e.getHash() : undefined;
+}

@@ -1,0 +1,295 @@
+/**
+ * `snap restore`: copy a file, a folder or a whole snapshot out of the catalog and the store as
+ * independent files with their metadata (mode, mtime to the µs, owner when running as root,
+ * symlinks as symlinks, empty folders, byte-exact names).
+ *
+ * Never a hard link into the store: a restored file is a fresh inode, so editing it can never
+ * change history. Content is read from the objects and its BLAKE3 checked while copying.
+ *
+ * Where it goes (like `cp -a`): when `to` is an existing folder the item is created inside it
+ * under its own name (the snapshot's name for a whole snapshot); otherwise `to` is the new name.
+ * Without `force` the target must not exist: it is created fresh (mkdir / O_EXCL), every folder
+ * below it is made by us with mode 0700 until complete, files are opened O_EXCL|O_NOFOLLOW, so
+ * nothing is ever written through a symlink. A failed restore without `force` removes what it
+ * created, leaving no half-restored target.
+ *
+ * With `force` the target is merged into: paths the snapshot has are written, replacing a file
+ * or symlink in the way (written beside it and renamed over it, so never written through);
+ * existing real folders are reused; a symlink or file where the snapshot has a folder is
+ * replaced by a fresh folder; a folder where the snapshot has a file or symlink stops the
+ * restore (linksnap never deletes a folder of yours); paths the snapshot lacks are left alone.
+ *
+ * Read-only on the root: takes no lock.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openRoot, type Root } from '../shared/root.js';
+import { getSnapshotOrThrow, lookupPath } from '../shared/snapshot-tree.js';
+import { finishDir } from '../shared/place.js';
+import { copyVerified } from './restore-copy.js';
+import { Kind, type Entry } from '../../model/entry.js';
+import { nsToUs } from '../../store/layout.js';
+import { nsToUtimeArg } from '../../store/times.js';
+import { assertSafeName, joinPath, showName, splitRelative, toBuf } from '../../util/paths.js';
+import { SnapError, errnoCode, wrapFsError } from '../../errors.js';
+import { Limiter, allSettledOrThrow } from '../../util/limit.js';
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+
+export interface RestoreProgress {
+  doneBytes: number;
+  totalBytes: number;
+  doneItems: number;
+  totalItems: number;
+}
+
+export interface RestoreOptions {
+  /** Path inside the snapshot (bytes or a string); empty or undefined: the whole snapshot. */
+  path?: string | Buffer;
+  /** Destination (see the module comment for where exactly the item lands). */
+  to: string;
+  force?: boolean;
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+export interface RestoreResult {
+  snapshot: string;
+  /** The restored path inside the snapshot, printable ('.' for the whole snapshot). */
+  path: string;
+  kind: 'file' | 'dir' | 'symlink';
+  /** The restored file or folder (absolute, printable). */
+  target: string;
+  /** The same as bytes, for callers that need the exact path. */
+  targetBytes: Buffer;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  /** Files and symlinks that replaced something already there (only with force). */
+  replaced: number;
+  seconds: number;
+}
+
+interface Ctx {
+  root: Root;
+  limiter: Limiter;
+  force: boolean;
+  result: RestoreResult;
+  progress: RestoreProgress;
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+async function lstatOrUndefined(p: Buffer | string): Promise<fs.Stats | undefined> {
+  try {
+    return await fsp.lstat(p);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** A short name beside `target` for writing a replacement before renaming it into place. */
+function besideName(parent: Buffer): Buffer {
+  return joinPath(parent, Buffer.from(`.snap-restore-${randomBytes(6).toString('hex')}`));
+}
+
+function splitTarget(target: Buffer): { parent: Buffer; name: Buffer } {
+  const i = target.lastIndexOf(0x2f);
+  return { parent: target.subarray(0, Math.max(i, 1)), name: target.subarray(i + 1) };
+}
+
+async function writeFile(ctx: Ctx, dest: Buffer, entry: Entry, shown: string): Promise<void> {
+  const { layout, catalog, asRoot } = ctx.root;
+  const key = { hash: entry.hash!, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeUs: nsToUs(entry.mtimeNs) };
+  const replicas = catalog.getObject(key)?.replicas ?? 1;
+  const fh = await fsp.open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    await copyVerified(layout, key, entry.size, replicas, fh, shown, (n) => {
+      ctx.progress.doneBytes += n;
+    });
+    // chown first: it clears set-uid/set-gid bits, which chmod then restores.
+    if (asRoot) await fh.chown(entry.uid, entry.gid);
+    await fh.chmod(entry.mode);
+    const t = nsToUtimeArg(entry.mtimeNs);
+    await fh.utimes(t, t);
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await fsp.rm(dest, { force: true }); // never leave bytes that failed their check
+    throw e;
+  }
+  await fh.close();
+}
+
+async function writeSymlink(ctx: Ctx, dest: Buffer, entry: Entry): Promise<void> {
+  await fsp.symlink(entry.target!, dest);
+  if (ctx.root.asRoot) await fsp.lchown(dest, entry.uid, entry.gid);
+  const t = nsToUtimeArg(entry.mtimeNs);
+  await fsp.lutimes(dest, t, t);
+}
+
+/** A file or symlink at `dest`: fresh, or (force) written beside and renamed over what is there. */
+async function putLeaf(ctx: Ctx, dest: Buffer, entry: Entry, shown: string): Promise<void> {
+  const write = (p: Buffer) => (entry.kind === Kind.File ? writeFile(ctx, p, entry, shown) : writeSymlink(ctx, p, entry));
+  if (!ctx.force) {
+    await write(dest);
+  } else {
+    const existing = await lstatOrUndefined(dest);
+    if (existing?.isDirectory()) {
+      throw new SnapError('EXISTS', `${showName(dest)} is a folder, but the snapshot has a ${entry.kind === Kind.File ? 'file' : 'symlink'} there`, {
+        hint: 'move that folder away and run the restore again (linksnap never deletes a folder of yours)',
+      });
+    }
+    const tmp = besideName(splitTarget(dest).parent);
+    await write(tmp);
+    try {
+      await fsp.rename(tmp, dest); // replaces a file or symlink; never writes through it
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    if (existing) ctx.result.replaced++;
+  }
+  if (entry.kind === Kind.File) {
+    ctx.result.files++;
+    ctx.result.bytes += entry.size;
+  } else ctx.result.symlinks++;
+  ctx.progress.doneItems++;
+  ctx.onProgress?.({ ...ctx.progress });
+}
+
+/** Make the folder `dest` (fresh; with force an existing real folder is reused). */
+async function makeFolder(ctx: Ctx, dest: Buffer): Promise<void> {
+  if (ctx.force) {
+    const existing = await lstatOrUndefined(dest);
+    if (existing?.isDirectory()) {
+      await fsp.chmod(dest, (existing.mode & 0o7777) | 0o700); // we must be able to fill it
+      return;
+    }
+    if (existing) {
+      await fsp.rm(dest, { force: true }); // a file or symlink where the snapshot has a folder
+      ctx.result.replaced++;
+    }
+  }
+  await fsp.mkdir(dest, { mode: 0o700 });
+}
+
+async function putDir(ctx: Ctx, dest: Buffer, entry: Entry, rel: Buffer, alreadyMade = false): Promise<void> {
+  if (!alreadyMade) await makeFolder(ctx, dest);
+  if (entry.subtree === undefined) throw new SnapError('CATALOG', `folder ${showName(rel) || '.'} has no tree record`);
+  const children = ctx.root.catalog.treeEntries(entry.subtree);
+  for (const child of children) assertSafeName(child.name, `tree ${entry.subtree}`);
+  // Files and symlinks of a folder concurrently (I/O latency dominates small files); subfolders
+  // one after another, depth first, so memory follows depth, not tree size.
+  await allSettledOrThrow(
+    children.filter((c) => c.kind !== Kind.Dir),
+    (child) => ctx.limiter.run(() => putLeaf(ctx, joinPath(dest, child.name), child, showName(joinPath(rel, child.name)))),
+  );
+  for (const child of children) {
+    if (child.kind === Kind.Dir) await putDir(ctx, joinPath(dest, child.name), child, joinPath(rel, child.name));
+  }
+  await finishDir(dest, entry, ctx.root.asRoot);
+  ctx.result.dirs++;
+}
+
+/** Where the item lands: inside `to` when it is an existing folder, else at `to`. */
+function resolveTarget(to: string, name: Buffer): Buffer {
+  if (!to) throw new SnapError('USAGE', 'missing --to <dest>', { hint: 'say where to restore to, e.g. --to /tmp/restored' });
+  const abs = path.resolve(to);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(abs); // the user's own path: a symlink they name is theirs to follow
+  } catch (e) {
+    if (errnoCode(e) !== 'ENOENT') throw wrapFsError(e, `looking at ${abs}`);
+  }
+  if (st?.isDirectory()) return joinPath(Buffer.from(abs), name);
+  const parent = path.dirname(abs);
+  const pst = fs.statSync(parent, { throwIfNoEntry: false });
+  if (!pst?.isDirectory()) {
+    throw new SnapError('USAGE', `cannot restore to ${abs}: the folder ${parent} does not exist`, { hint: `create it first: mkdir -p ${parent}` });
+  }
+  return Buffer.from(abs);
+}
+
+/** Remove what a failed non-force restore created (folders may be 0500 by then). */
+async function removeCreated(p: Buffer): Promise<void> {
+  const st = await lstatOrUndefined(p);
+  if (!st) return;
+  if (st.isDirectory()) {
+    await fsp.chmod(p, 0o700);
+    for (const n of await fsp.readdir(p, { encoding: 'buffer' })) await removeCreated(joinPath(p, n));
+    await fsp.rmdir(p);
+  } else await fsp.rm(p, { force: true });
+}
+
+export async function restore(rootArg: string, snapshotName: string, opts: RestoreOptions): Promise<RestoreResult> {
+  const t0 = process.hrtime.bigint();
+  const root = openRoot(rootArg, { readonly: true });
+  try {
+    const snap = getSnapshotOrThrow(root.catalog, path.basename(snapshotName)); // a folder path works too
+    const parts = splitRelative(toBuf(opts.path ?? ''));
+    const relBytes = Buffer.from(parts.map((p) => p.toString('latin1')).join('/'), 'latin1');
+    const entry = lookupPath(root.catalog, snap, parts);
+    if (!entry) {
+      throw new SnapError('USAGE', `snapshot ${snap.name} has no ${showName(relBytes)}`, {
+        hint: `see where it exists: snap log ${root.layout.root} ${showName(relBytes)}  (or search: snap find ${root.layout.root} '<glob>')`,
+      });
+    }
+    const name = parts.length > 0 ? parts[parts.length - 1]! : Buffer.from(snap.name);
+    const target = resolveTarget(opts.to, name);
+    const force = opts.force ?? false;
+    const existing = await lstatOrUndefined(target);
+    if (existing && !force) {
+      throw new SnapError('EXISTS', `${showName(target)} already exists`, {
+        hint: 'choose another --to, or pass --force to merge into it (files in the way are replaced, nothing else is deleted)',
+      });
+    }
+    const kind = entry.kind === Kind.File ? 'file' : entry.kind === Kind.Dir ? 'dir' : 'symlink';
+    const totals = entry.kind === Kind.Dir ? root.catalog.treeTotals(entry.subtree!) : undefined;
+    const result: RestoreResult = {
+      snapshot: snap.name,
+      path: showName(relBytes) || '.',
+      kind,
+      target: showName(target),
+      targetBytes: target,
+      files: 0,
+      dirs: 0,
+      symlinks: 0,
+      bytes: 0,
+      replaced: 0,
+      seconds: 0,
+    };
+    const ctx: Ctx = {
+      root,
+      limiter: new Limiter(16),
+      force,
+      result,
+      progress: {
+        doneBytes: 0,
+        doneItems: 0,
+        totalBytes: totals ? totals.bytes : entry.kind === Kind.File ? entry.size : 0,
+        totalItems: totals ? totals.files : 1,
+      },
+      onProgress: opts.onProgress,
+    };
+    let madeTop = false; // only what we created is removed after a failure
+    try {
+      if (entry.kind === Kind.Dir) {
+        await makeFolder(ctx, target);
+        madeTop = !force;
+        await putDir(ctx, target, entry, relBytes, true);
+      } else await putLeaf(ctx, target, entry, showName(relBytes));
+    } catch (e) {
+      if (madeTop) await removeCreated(target).catch(() => {});
+      if (errnoCode(e) === 'EEXIST') {
+        throw new SnapError('EXISTS', `${showName(target)} appeared while restoring`, { hint: 'choose another --to, or pass --force' });
+      }
+      throw wrapFsError(e, `restoring to ${showName(target)}`);
+    }
+    result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return result;
+  } finally {
+    root.close();
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * `snap pull s3://bucket/prefix <root> [<snapshot>...]`: rebuild a local store and its dated
+ * folders from a replica, into an empty (or new) root.
+ *
+ * Order of events, mirroring a take so that recovery needs nothing new:
+ *   1. lock the (new) root; read HEAD; download the catalog it names and check its BLAKE3 and
+ *      SQLite integrity; keep only the named snapshots (and what they reference);
+ *   2. download each content once, check it against its BLAKE3 name, and publish every local
+ *      (content, metadata) object from it (ObjectPlacer): so far these are strays to the local
+ *      (empty) catalog, and a rerun reuses the ones that hash right: pull resumes;
+ *   3. build every snapshot folder in .snap/staging; syncfs;
+ *   4. rename the downloaded catalog over the empty local one: the snapshots now exist;
+ *   5. rename the staged folders into the root.
+ * A kill before 4 leaves an empty store (recovery removes the staging folders); a kill after 4
+ * leaves complete staged folders, which the next locked run renames into place.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { openRoot, lockRoot, type Root } from '../shared/root.js';
+import { recover } from '../shared/recover.js';
+import { ObjectPlacer } from '../shared/object-placer.js';
+import { assertSnapshotName, buildSnapshot } from '../verify/materialize.js';
+import { readHead, DEFAULT_CONCURRENCY, type TransferProgress } from './push.js';
+import { Catalog } from '../../catalog/catalog.js';
+import { catalogFileProblems, checkpointToSingleFile, distinctContents, resetForLocalStore, variantsOf, type ObjectVariant } from '../../catalog/replica-queries.js';
+import { objectPath, type ObjectKey, type StoreLayout } from '../../store/layout.js';
+import { copyToTmp, hashStoredFile, tmpName } from '../../store/blobfile.js';
+import { fsyncDir, syncFileSystem } from '../../store/durability.js';
+import { nsToUtimeArg } from '../../store/times.js';
+import { ReplicaClient, HashMismatch } from '../../replica/client.js';
+import { blobKey } from '../../replica/layout.js';
+import { parseReplicaUrl } from '../../replica/url.js';
+import { Limiter, allSettledOrThrow } from '../../util/limit.js';
+import { SnapError, errnoCode, wrapFsError } from '../../errors.js';
+import { faultPoint } from '../../util/fault.js';
+
+export interface PullOptions {
+  endpoint?: string;
+  concurrency?: number;
+  /** Only these snapshots (default: all the replica holds). */
+  snapshots?: string[];
+  waitMs?: number;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+export interface PullResult {
+  url: string;
+  root: string;
+  generation: string;
+  snapshots: string[];
+  /** Distinct contents the pulled snapshots use. */
+  blobs: number;
+  downloadedBlobs: number;
+  downloadedBytes: number;
+  /** Contents found already published by an earlier, interrupted pull (hash checked). */
+  reusedBlobs: number;
+  /** Local (content, metadata) objects published. */
+  objects: number;
+  seconds: number;
+}
+
+async function exists(p: string | Buffer): Promise<boolean> {
+  return fsp.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function pull(urlArg: string, rootArg: string, opts: PullOptions = {}): Promise<PullResult> {
+  const t0 = process.hrtime.bigint();
+  const r = parseReplicaUrl(urlArg);
+  if (!rootArg) throw new SnapError('USAGE', 'missing <root> argument');
+  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new SnapError('USAGE', `--concurrency must be a positive integer, got ${concurrency}`);
+  const client = new ReplicaClient(r, { endpoint: opts.endpoint });
+  try {
+    await client.checkBucket();
+    const head = await readHead(client, r);
+    if (!head) throw new SnapError('NOT_A_STORE', `no linksnap replica at ${r.url} (no HEAD)`, { hint: 'push to it first: snap push <root> ' + r.url });
+
+    const rootPath = path.resolve(rootArg);
+    await fsp.mkdir(rootPath, { recursive: true }).catch((e) => {
+      throw wrapFsError(e, `creating ${rootPath}`);
+    });
+    const local = openRoot(rootPath, { create: true });
+    let lock;
+    try {
+      lock = lockRoot(local, 'pull', opts.waitMs);
+      await recover(local);
+      if (local.catalog.listSnapshots().length > 0) {
+        throw new SnapError('EXISTS', `${rootPath} already holds snapshots; pull rebuilds a store only into an empty root`, {
+          hint: 'pull into a new folder',
+        });
+      }
+      local.close(); // the empty catalog is replaced at the end; the lock stays held
+      return await pullLocked(client, r.url, head, local, opts, concurrency, t0);
+    } finally {
+      lock?.release();
+      local.close();
+    }
+  } finally {
+    client.close();
+  }
+}
+
+async function pullLocked(
+  client: ReplicaClient,
+  url: string,
+  head: NonNullable<Awaited<ReturnType<typeof readHead>>>,
+  local: Root,
+  opts: PullOptions,
+  concurrency: number,
+  t0: bigint,
+): Promise<PullResult> {
+  const { layout } = local;
+  const catFile = path.join(layout.tmp, `pull-catalog-${head.generation}.db`);
+  const got = await client.getFile(head.key, catFile);
+  if (got.blake3 !== head.blake3) {
+    throw new SnapError('CATALOG', `the replica's catalog ${head.key} does not match the BLAKE3 in HEAD`, { hint: `run \`snap verify ${url}\`; push again from a good store` });
+  }
+  const problems = catalogFileProblems(catFile);
+  if (problems.length) throw new SnapError('CATALOG', `the replica's catalog ${head.key} is damaged: ${problems[0]}`);
+
+  const cat = Catalog.open(catFile);
+  let committed = false;
+  try {
+    const names = selectSnapshots(cat, opts.snapshots);
+    resetForLocalStore(cat);
+    for (const n of names) {
+      if ((await exists(path.join(layout.root, n))) || (await exists(path.join(layout.staging, n)))) {
+        throw new SnapError('EXISTS', `${path.join(layout.root, n)} already exists`, { hint: 'pull into an empty folder' });
+      }
+    }
+    // ObjectPlacer works against the downloaded catalog: it knows every object (so `ensure`
+    // is forced), and it records link-limit replicas made on this file system.
+    const staged: Root = { layout, catalog: cat, asRoot: local.asRoot, close: () => {} };
+    const placer = new ObjectPlacer(staged);
+    const counts = await fetchObjects(client, url, cat, staged, placer, concurrency, opts.onProgress);
+    await syncFileSystem(layout.store);
+    faultPoint('pull:objects-published');
+
+    for (const n of names) await stageSnapshot(cat, staged, placer, n);
+    await syncFileSystem(layout.store);
+    faultPoint('pull:staged');
+
+    const topMtimes = new Map(names.map((n) => [n, cat.getSnapshot(n)!.rootMtimeNs]));
+    checkpointToSingleFile(cat);
+    cat.close();
+    committed = true;
+    // A leftover -wal of the empty catalog would be replayed into the new file: remove first.
+    for (const ext of ['-wal', '-shm']) await fsp.rm(layout.catalog + ext, { force: true });
+    await fsp.rename(catFile, layout.catalog);
+    await fsyncDir(layout.store);
+    faultPoint('pull:catalog-committed');
+
+    for (const [n, mtimeNs] of topMtimes) {
+      const final = path.join(layout.root, n);
+      await fsp.rename(path.join(layout.staging, n), final);
+      // Moving a folder to a new parent rewrites its '..' entry, which may touch its mtime.
+      const t = nsToUtimeArg(mtimeNs);
+      await fsp.utimes(final, t, t);
+    }
+    await fsyncDir(layout.root);
+    return {
+      url,
+      root: layout.root,
+      generation: head.generation,
+      snapshots: names,
+      ...counts,
+      seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+    };
+  } catch (e) {
+    throw wrapFsError(e, 'pulling');
+  } finally {
+    if (!committed) {
+      cat.close();
+      await fsp.rm(catFile, { force: true });
+    }
+  }
+}
+
+/** Keep only `wanted` (all when undefined) in the downloaded catalog, and what they reference. */
+function selectSnapshots(cat: Catalog, wanted: string[] | undefined): string[] {
+  const all = cat.listSnapshots().filter((s) => s.state === 'complete');
+  // Names become folder names: a hostile catalog must not address anything outside the root.
+  for (const s of all) assertSnapshotName(s.name);
+  if (!wanted || wanted.length === 0) return all.map((s) => s.name);
+  const have = new Set(all.map((s) => s.name));
+  for (const w of wanted) {
+    if (!have.has(w)) throw new SnapError('NO_SNAPSHOT', `the replica has no snapshot named ${w}`, { hint: `its snapshots: ${[...have].join(' ') || '(none)'}` });
+  }
+  const keep = new Set(wanted);
+  cat.transaction(() => {
+    for (const s of cat.listSnapshots()) if (!keep.has(s.name)) cat.deleteSnapshot(s.name);
+    cat.deleteUnreachableTrees();
+    for (const o of cat.unreferencedObjects()) cat.deleteObject(o);
+  });
+  return all.filter((s) => keep.has(s.name)).map((s) => s.name);
+}
+
+/** A previously published variant that still hashes to its name: an interrupted pull's work. */
+async function reusableObject(layout: StoreLayout, hash: Buffer, variants: ObjectVariant[], size: number): Promise<string | undefined> {
+  for (const v of variants) {
+    const p = objectPath(layout, { hash, ...v });
+    try {
+      const st = await fsp.lstat(p);
+      if (!st.isFile() || st.size !== size) continue;
+      const h = await hashStoredFile(p);
+      if (h.hash.equals(hash)) return p;
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+    }
+  }
+  return undefined;
+}
+
+async function fetchObjects(
+  client: ReplicaClient,
+  url: string,
+  cat: Catalog,
+  staged: Root,
+  placer: ObjectPlacer,
+  concurrency: number,
+  onProgress: PullOptions['onProgress'],
+): Promise<Pick<PullResult, 'blobs' | 'downloadedBlobs' | 'downloadedBytes' | 'reusedBlobs' | 'objects'>> {
+  const { layout } = staged;
+  const contents = distinctContents(cat);
+  const progress: TransferProgress = { phase: 'download', doneBlobs: 0, totalBlobs: contents.length, doneBytes: 0, totalBytes: contents.reduce((s, c) => s + c.size, 0) };
+  const out = { blobs: contents.length, downloadedBlobs: 0, downloadedBytes: 0, reusedBlobs: 0, objects: 0 };
+  onProgress?.(progress);
+  const limiter = new Limiter(concurrency);
+  await allSettledOrThrow(contents, (c) =>
+    limiter.run(async () => {
+      const hash = Buffer.from(c.hex, 'hex');
+      const variants = variantsOf(cat, hash);
+      let source = await reusableObject(layout, hash, variants, c.size);
+      let downloaded: string | undefined;
+      if (source) {
+        out.reusedBlobs++;
+        progress.doneBytes += c.size;
+      } else {
+        downloaded = tmpName(layout.tmp);
+        const got = await client.getFile(blobKey(client.url, c.hex), downloaded, (n) => {
+          progress.doneBytes += n;
+          onProgress?.(progress);
+        });
+        if (got.blake3 !== c.hex || got.size !== c.size) {
+          await fsp.rm(downloaded, { force: true });
+          throw new HashMismatch(c.hex, got.size !== c.size ? `${got.blake3} (${got.size} bytes, expected ${c.size})` : got.blake3, 'remote', `blob ${blobKey(client.url, c.hex)} of ${url}`);
+        }
+        source = downloaded;
+        out.downloadedBlobs++;
+        out.downloadedBytes += got.size;
+      }
+      try {
+        for (const v of variants) {
+          const key: ObjectKey = { hash, ...v };
+          // Each variant is its own inode; FICLONE makes the copies free where supported.
+          await placer.ensure(key, c.size, { tmpPath: await copyToTmp(source, layout.tmp) }, true);
+          out.objects++;
+        }
+      } finally {
+        if (downloaded) await fsp.rm(downloaded, { force: true });
+      }
+      progress.doneBlobs++;
+      onProgress?.(progress);
+      faultPoint('pull:blob-placed');
+    }),
+  );
+  return out;
+}
+
+/**
+ * Build a snapshot's folder in .snap/staging/<name>, exactly as a take would have left it
+ * (materialize.ts's builder: names re-checked, folders finished after their contents).
+ */
+async function stageSnapshot(cat: Catalog, staged: Root, placer: ObjectPlacer, name: string): Promise<void> {
+  const snap = cat.getSnapshot(name)!;
+  const stage = path.join(staged.layout.staging, name);
+  await fsp.mkdir(stage, { mode: 0o700 });
+  const counts = { name, path: stage, files: 0, dirs: 0, symlinks: 0, bytes: 0, linked: 0, copied: 0 };
+  const link = async (key: ObjectKey, _size: number, dest: Buffer) => {
+    await placer.link(key, dest);
+    return 'linked' as const;
+  };
+  await buildSnapshot(cat, snap, Buffer.from(stage), link, staged.asRoot, counts);
+}

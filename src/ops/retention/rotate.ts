@@ -1,0 +1,32 @@
+/**
+ * The rotation after `snap take`: apply a retention policy to the complete snapshots and remove
+ * the rest. `--keep N` on take means keep-last N (the seed's numRotations); without it the saved
+ * policy applies, else keep-last 16. Pinned snapshots and the newest one always stay.
+ * Creation order comes from the catalog, never from folder names.
+ */
+import type { Root } from '../shared/root.js';
+import { removeSnapshots } from '../shared/remove.js';
+import { planRetention, type RetentionPlan, type RetentionPolicy } from './policy.js';
+import { effectivePolicy } from '../setup/config.js';
+import type { SnapshotRow } from '../../catalog/catalog.js';
+
+/** The plan for the complete snapshots of a catalog listing ('deleting' rows are already going). */
+export function planFor(snapshots: readonly SnapshotRow[], policy: RetentionPolicy): RetentionPlan {
+  return planRetention(
+    snapshots.filter((s) => s.state === 'complete'),
+    policy,
+  );
+}
+
+/** Names that keeping the newest `keep` would remove, oldest first (the seed's rotation). */
+export function planRotation(snapshots: readonly SnapshotRow[], keep: number): string[] {
+  return planFor(snapshots, { last: keep }).remove;
+}
+
+/** Rotate by `keep` (keep-last N) or a policy; undefined applies the root's saved policy. */
+export async function rotate(root: Root, keep?: number | RetentionPolicy): Promise<string[]> {
+  const policy = typeof keep === 'number' ? { last: keep } : (keep ?? effectivePolicy(root.catalog).policy);
+  const doomed = planFor(root.catalog.listSnapshots(), policy).remove;
+  await removeSnapshots(root, doomed);
+  return doomed;
+}

@@ -1,0 +1,164 @@
+/**
+ * Making sure an inode exists in .snap/objects and hard-linking it into a folder being built.
+ * Shared by take (new content from the source) and materialize/repair (content from the store).
+ */
+import fsp from 'node:fs/promises';
+import type { Root } from './root.js';
+import { objectKeyString, objectPath, type ObjectKey } from '../../store/layout.js';
+import { applyInodeMeta, copyToTmp, publish, writeTmpFile } from '../../store/blobfile.js';
+import { SnapError, errnoCode } from '../../errors.js';
+import { faultPoint } from '../../util/fault.js';
+import { markDirty } from './dirty.js';
+
+export interface ContentSource {
+  /** The whole content in memory (small files). */
+  data?: Buffer;
+  /** A tmp file under .snap/tmp holding the content; consumed (moved or removed). */
+  tmpPath?: string;
+}
+
+export class ObjectMissing extends SnapError {
+  constructor(readonly key: ObjectKey, p: string) {
+    super('IO', `stored object ${p} is missing`, { hint: 'run `snap verify --repair`' });
+  }
+}
+
+/**
+ * Test seam: pretend the file system allows only this many links per inode, so the EMLINK
+ * replica path runs in a fast test (ext4's real limit of 65,000 is tested behind
+ * LINKSNAP_SLOW_TESTS). 0 = off.
+ */
+const TEST_LINK_LIMIT = Number(process.env.LINKSNAP_TEST_LINK_LIMIT ?? 0);
+
+const testLinkCounts = new Map<string, number>();
+
+/** True when the simulated link limit is on: only this module's link() can honour it. */
+export function testLinkLimitActive(): boolean {
+  return TEST_LINK_LIMIT > 0;
+}
+
+async function linkWithLimit(p: string, dest: Buffer | string): Promise<void> {
+  if (TEST_LINK_LIMIT > 0) {
+    // Count synchronously, as the kernel checks atomically: concurrent links must not all pass.
+    if (!testLinkCounts.has(p)) {
+      const nlink = (await fsp.lstat(p).catch(() => undefined))?.nlink ?? 0;
+      if (!testLinkCounts.has(p)) testLinkCounts.set(p, nlink);
+    }
+    const n = testLinkCounts.get(p)!;
+    if (n >= TEST_LINK_LIMIT) throw Object.assign(new Error(`EMLINK (test limit ${TEST_LINK_LIMIT})`), { code: 'EMLINK' });
+    testLinkCounts.set(p, n + 1);
+  }
+  await fsp.link(p, dest);
+}
+
+export class ObjectPlacer {
+  private readonly inflight = new Map<string, Promise<void>>();
+  /** The replica to link to next, per key, once the first one reached the link limit. */
+  private readonly replicaHint = new Map<string, number>();
+  private readonly replicaLocks = new Map<string, Promise<unknown>>();
+  newObjects = 0;
+  newBytes = 0;
+
+  constructor(private readonly root: Root) {}
+
+  private async discard(src: ContentSource): Promise<void> {
+    if (src.tmpPath) await fsp.rm(src.tmpPath, { force: true });
+  }
+
+  /**
+   * Make sure the object for `key` exists, creating it from `src` when the catalog does not
+   * know it. `force` re-creates an object the catalog knows but whose file is gone (repair).
+   */
+  async ensure(key: ObjectKey, size: number, src: ContentSource, force = false): Promise<void> {
+    const ks = objectKeyString(key);
+    const pending = this.inflight.get(ks);
+    if (pending) {
+      await pending;
+      return this.discard(src);
+    }
+    const known = this.root.catalog.getObject(key) !== undefined;
+    if (known && !force) return this.discard(src);
+    const work = this.create(key, size, src, known, force);
+    this.inflight.set(ks, work);
+    try {
+      await work;
+    } finally {
+      this.inflight.delete(ks);
+    }
+  }
+
+  private async create(key: ObjectKey, size: number, src: ContentSource, known: boolean, force: boolean): Promise<void> {
+    const { layout, asRoot } = this.root;
+    const tmp = src.tmpPath ?? (await writeTmpFile(layout.tmp, src.data ?? Buffer.alloc(0)));
+    try {
+      await applyInodeMeta(tmp, key, asRoot);
+    } catch (e) {
+      await fsp.rm(tmp, { force: true });
+      throw e;
+    }
+    await markDirty(this.root);
+    // An existing object file is complete: either known, or published by this run (see
+    // dirty.ts). Only a forced re-creation (repair, pull) replaces a damaged one.
+    const outcome = await publish(tmp, objectPath(layout, key), force);
+    faultPoint('object:published');
+    if (outcome === 'exists' && force) throw new SnapError('IO', `could not publish object ${objectPath(layout, key)}`);
+    if (!known && this.root.catalog.ensureObject(key, size) && outcome === 'published') {
+      this.newObjects++;
+      this.newBytes += size;
+    }
+  }
+
+  /**
+   * Hard-link the object into `dest`. When the inode is at the file system's link limit
+   * (EMLINK), link to the next replica, creating it (a copy, or a reflink clone) if needed.
+   */
+  async link(key: ObjectKey, dest: Buffer | string): Promise<void> {
+    const ks = objectKeyString(key);
+    let replica = this.replicaHint.get(ks) ?? 0;
+    for (;;) {
+      const p = objectPath(this.root.layout, key, replica);
+      try {
+        await linkWithLimit(p, dest);
+        faultPoint('object:linked');
+        return;
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code === 'ENOENT') {
+          // Either the object or the destination folder is missing; only the former is ours.
+          try {
+            await fsp.lstat(p);
+          } catch {
+            throw new ObjectMissing(key, p);
+          }
+          throw e;
+        }
+        if (code !== 'EMLINK') throw e;
+        replica = await this.nextReplica(key, ks, replica);
+      }
+    }
+  }
+
+  private async nextReplica(key: ObjectKey, ks: string, full: number): Promise<number> {
+    // Serialise per key so concurrent links that all hit EMLINK create one replica, not many.
+    const prev = this.replicaLocks.get(ks) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const hint = this.replicaHint.get(ks) ?? 0;
+      if (hint > full) return hint; // someone already moved on
+      const row = this.root.catalog.getObject(key);
+      const replicas = row?.replicas ?? 1;
+      const target = full + 1;
+      if (target >= replicas) {
+        const { layout, asRoot } = this.root;
+        const tmp = await copyToTmp(objectPath(layout, key, 0), layout.tmp);
+        await applyInodeMeta(tmp, key, asRoot);
+        await markDirty(this.root);
+        await publish(tmp, objectPath(layout, key, target), true);
+        this.root.catalog.setReplicas(key, target + 1);
+      }
+      this.replicaHint.set(ks, target);
+      return target;
+    });
+    this.replicaLocks.set(ks, next.catch(() => undefined));
+    return next;
+  }
+}

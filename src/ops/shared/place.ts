@@ -1,0 +1,63 @@
+/**
+ * Creating folders and symlinks in a folder being built, with the metadata `rsync -a` would
+ * give. Shared by take and materialize. Files are placed by ObjectPlacer.link (hard links).
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { nsToUtimeArg } from '../../store/times.js';
+import type { EntryMeta } from '../../model/entry.js';
+import { faultPoint } from '../../util/fault.js';
+
+/**
+ * Apply a folder's own metadata once its contents are complete: its mode last but one (a
+ * read-only source folder must stay writable until filled) and its mtime last (every entry
+ * created inside would bump it).
+ */
+export async function finishDir(p: Buffer | string, meta: EntryMeta, asRoot: boolean): Promise<void> {
+  if (asRoot) await fsp.lchown(p, meta.uid, meta.gid);
+  await fsp.chmod(p, meta.mode);
+  const t = nsToUtimeArg(meta.mtimeNs);
+  await fsp.utimes(p, t, t);
+  faultPoint('dir:finished');
+}
+
+/** A symlink is kept as a symlink (never followed), with its own mtime and owner. */
+export async function placeSymlink(target: Buffer, p: Buffer, meta: EntryMeta, asRoot: boolean): Promise<void> {
+  await fsp.symlink(target, p);
+  if (asRoot) await fsp.lchown(p, meta.uid, meta.gid);
+  const t = nsToUtimeArg(meta.mtimeNs);
+  await fsp.lutimes(p, t, t);
+}
+
+/** A new folder inside one we are building: private until finishDir gives it its mode. */
+export async function makeDir(p: Buffer): Promise<void> {
+  await fsp.mkdir(p, { mode: 0o700 });
+}
+
+// Synchronous twins for take's hot path: one plain syscall each, no promise or thread-pool hop.
+// A no-change take is nothing but lstat + link + mkdir per entry, and per-call async overhead
+// was most of its time (docs/benchmarks.md). They only handle what take just created inside a
+// private staging folder (mode 0700, never set-gid while it is filled), which is therefore owned
+// by our effective uid and gid: the chown is skipped when that is already the wanted owner.
+
+const ourUid = process.geteuid?.() ?? -1;
+const ourGid = process.getegid?.() ?? -1;
+
+function needsChown(asRoot: boolean, meta: EntryMeta): boolean {
+  return asRoot && (meta.uid !== ourUid || meta.gid !== ourGid);
+}
+
+export function finishDirSync(p: Buffer, meta: EntryMeta, asRoot: boolean): void {
+  if (needsChown(asRoot, meta)) fs.lchownSync(p, meta.uid, meta.gid);
+  fs.chmodSync(p, meta.mode);
+  const t = nsToUtimeArg(meta.mtimeNs);
+  fs.utimesSync(p, t, t);
+  faultPoint('dir:finished');
+}
+
+export function placeSymlinkSync(target: Buffer, p: Buffer, meta: EntryMeta, asRoot: boolean): void {
+  fs.symlinkSync(target, p);
+  if (needsChown(asRoot, meta)) fs.lchownSync(p, meta.uid, meta.gid);
+  const t = nsToUtimeArg(meta.mtimeNs);
+  fs.lutimesSync(p, t, t);
+}

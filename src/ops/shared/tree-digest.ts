@@ -1,0 +1,39 @@
+/**
+ * The canonical encoding of a directory listing and its BLAKE3 digest: the key of a tree record.
+ * Two folders with the same names, kinds, metadata and contents (recursively) get the same
+ * digest, which is how unchanged folders are shared between snapshots. Changing this encoding
+ * changes every digest: it is versioned by the "linksnap-tree-v1" prefix.
+ */
+import { hashBytes } from '../../store/hasher.js';
+import { Kind, type Entry } from '../../model/entry.js';
+
+const PREFIX = Buffer.from('linksnap-tree-v1\n');
+
+export interface DigestInput {
+  entry: Entry;
+  /** For directories: the subtree's digest (ids are local to one catalog; digests are not). */
+  childDigest?: Buffer;
+}
+
+export function treeDigest(items: readonly DigestInput[]): Buffer {
+  const parts: Buffer[] = [PREFIX];
+  for (const { entry: e, childDigest } of items) {
+    const head = Buffer.alloc(1 + 4 + 4 + 4 + 4 + 8 + 8);
+    let o = 0;
+    o = head.writeUInt8(e.kind, o);
+    o = head.writeUInt32BE(e.name.length, o);
+    o = head.writeUInt32BE(e.mode, o);
+    o = head.writeUInt32BE(e.uid, o);
+    o = head.writeUInt32BE(e.gid, o);
+    o = head.writeBigInt64BE(e.mtimeNs, o);
+    head.writeBigUInt64BE(BigInt(e.size), o);
+    parts.push(head, e.name);
+    if (e.kind === Kind.File) parts.push(e.hash!);
+    else if (e.kind === Kind.Symlink) {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(e.target!.length);
+      parts.push(len, e.target!);
+    } else if (e.kind === Kind.Dir) parts.push(childDigest!);
+  }
+  return hashBytes(Buffer.concat(parts));
+}

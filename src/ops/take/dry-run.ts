@@ -1,0 +1,135 @@
+/**
+ * `snap take --dry-run`: what a take would store and what it would leave out, changing nothing.
+ *
+ * Walks `.latest` exactly as a take would (same excludes, same kinds), reading metadata only. A
+ * file is "unchanged" when the stat cache of the last take vouches for it (dev, inode, size,
+ * mtime, ctime) — a take would not read it — and "changed" otherwise: new or modified, so a take
+ * would read and hash it (its content may still turn out to be in the store already).
+ *
+ * Nothing is created: no store, no catalog, no lock file. The catalog, when there is one, is
+ * opened read-only; no lock is taken, so the listing is a preview, not a promise.
+ */
+import type fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { resolveRoot, openRoot, type Root } from '../shared/root.js';
+import { findSource } from '../shared/source.js';
+import { folderRecords, knownHash } from './quick-check.js';
+import { layoutFor } from '../../store/layout.js';
+import { joinPath, showName } from '../../util/paths.js';
+import { errnoCode } from '../../errors.js';
+
+/**
+ * changed: a file a take would read and hash; unchanged: a file the stat cache vouches for;
+ * included: a folder or symlink (recorded from its metadata); excluded: left out by an exclude
+ * rule (a folder's contents are not visited); skipped: special files and unreadable paths.
+ */
+export type DryRunStatus = 'changed' | 'unchanged' | 'included' | 'excluded' | 'skipped';
+
+export interface DryRunEntry {
+  path: string;
+  kind: 'file' | 'dir' | 'symlink' | 'other';
+  status: DryRunStatus;
+  size?: number;
+  /** skipped: why. */
+  reason?: string;
+}
+
+export interface DryRunOptions {
+  exclude?: (rel: Buffer, isDir: boolean) => boolean;
+  checksum?: boolean;
+  /** Called for every entry as the walk meets it (folders before their contents). */
+  onEntry?: (e: DryRunEntry) => void;
+}
+
+export interface DryRunResult {
+  dryRun: true;
+  source: string;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  changedFiles: number;
+  changedBytes: number;
+  excluded: number;
+  skipped: number;
+}
+
+export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Promise<DryRunResult> {
+  const rootPath = resolveRoot(rootArg);
+  const source = findSource(rootPath);
+  const hasCatalog = existsSync(layoutFor(rootPath).catalog);
+  const root: Root | undefined = hasCatalog ? openRoot(rootPath, { readonly: true }) : undefined;
+  const r: DryRunResult = { dryRun: true, source: source.real, files: 0, dirs: 0, symlinks: 0, bytes: 0, changedFiles: 0, changedBytes: 0, excluded: 0, skipped: 0 };
+  const emit = (e: DryRunEntry) => opts.onEntry?.(e);
+
+  const walk = async (abs: Buffer, rel: Buffer): Promise<void> => {
+    let names: Buffer[];
+    try {
+      names = await fsp.readdir(abs, { encoding: 'buffer' });
+    } catch (e) {
+      const code = errnoCode(e);
+      if (rel.length > 0 && (code === 'EACCES' || code === 'EPERM' || code === 'ENOENT')) {
+        r.skipped++;
+        emit({ path: showName(rel), kind: 'dir', status: 'skipped', reason: `contents unreadable: ${code}` });
+        return;
+      }
+      throw e;
+    }
+    names.sort(Buffer.compare);
+    const cache = !opts.checksum && root ? folderRecords(root.catalog, rel) : undefined;
+    const dirs: [Buffer, Buffer][] = [];
+    for (const name of names) {
+      const childAbs = joinPath(abs, name);
+      const childRel = joinPath(rel, name);
+      const shown = showName(childRel);
+      let st: fs.BigIntStats;
+      try {
+        st = await fsp.lstat(childAbs, { bigint: true });
+      } catch (e) {
+        const code = errnoCode(e);
+        if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EPERM') throw e;
+        r.skipped++;
+        emit({ path: shown, kind: 'other', status: 'skipped', reason: code });
+        continue;
+      }
+      const isDir = st.isDirectory();
+      const kind = isDir ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
+      if (opts.exclude?.(childRel, isDir)) {
+        r.excluded++;
+        emit({ path: shown, kind, status: 'excluded' });
+        continue;
+      }
+      if (isDir) {
+        dirs.push([childAbs, childRel]);
+      } else if (kind === 'symlink') {
+        r.symlinks++;
+        emit({ path: shown, kind, status: 'included', size: Number(st.size) });
+      } else if (kind === 'file') {
+        const size = Number(st.size);
+        r.files++;
+        r.bytes += size;
+        const changed = !knownHash(cache?.get(name.toString('latin1')), st);
+        if (changed) {
+          r.changedFiles++;
+          r.changedBytes += size;
+        }
+        emit({ path: shown, kind, status: changed ? 'changed' : 'unchanged', size });
+      } else {
+        r.skipped++;
+        emit({ path: shown, kind, status: 'skipped', reason: 'special file (FIFO, socket or device): not stored' });
+      }
+    }
+    for (const [childAbs, childRel] of dirs) {
+      r.dirs++;
+      emit({ path: showName(childRel), kind: 'dir', status: 'included' });
+      await walk(childAbs, childRel);
+    }
+  };
+  try {
+    await walk(Buffer.from(source.real), Buffer.alloc(0));
+  } finally {
+    root?.close();
+  }
+  return r;
+}

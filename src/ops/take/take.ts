@@ -1,0 +1,233 @@
+/**
+ * `snap take`: snapshot <root>/.latest into a new dated folder, then rotate.
+ *
+ * Order of events (docs/design.md, "A take, step by step"):
+ *   lock → recover leftovers → pick a name → walk .latest into .snap/staging/<name> (new blobs
+ *   published, trees recorded, all in one open catalog transaction) → syncfs → commit (the
+ *   snapshot now exists) → rename staging/<name> to <root>/<name> → rotate → gc → unlock →
+ *   empty the trash.
+ * A failure or kill before the commit leaves no snapshot row and no visible folder; the next
+ * run removes the staging folder and tmp files, and gc the unreferenced blobs.
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { openRoot, lockRoot, resolveRoot, type Root } from '../shared/root.js';
+import { findSource } from '../shared/source.js';
+import { recover, emptyTrash } from '../shared/recover.js';
+import { SourceWalker, type WalkOptions } from './walker.js';
+import { finishDir } from '../shared/place.js';
+import { rotate } from '../retention/rotate.js';
+import { collectGarbage, type GcResult } from '../retention/gc.js';
+import type { Warning } from '../shared/warnings.js';
+import { snapshotNameFor } from '../../store/layout.js';
+import { fsyncDir, syncFileSystem } from '../../store/durability.js';
+import { nsToUtimeArg } from '../../store/times.js';
+import { SnapError, wrapFsError } from '../../errors.js';
+import { removeTree } from '../shared/recover.js';
+import { faultPoint } from '../../util/fault.js';
+import { clearDirty, isDirty, markDirty } from '../shared/dirty.js';
+import { IngestPool } from '../../store/ingest-pool.js';
+import { trace } from '../../util/trace.js';
+import type { ExcludeFn } from './excludes.js';
+
+export const DEFAULT_KEEP = 16;
+
+export interface TakeOptions {
+  /**
+   * Keep the newest N snapshots after this take (the seed's numRotations): keep-last N for this
+   * run. Without it the root's saved policy applies, else keep-last 16 (docs/retention.md).
+   */
+  keep?: number;
+  /** Re-hash every file instead of trusting size+mtime+ctime+inode. */
+  checksum?: boolean;
+  /** How long to wait for another run's lock (ms). */
+  waitMs?: number;
+  /** The clock used for the folder name and creation order (tests inject one). */
+  now?: () => Date;
+  /** Paths to leave out; its `key` names the rules (see trustRecordsFor below). */
+  exclude?: ExcludeFn;
+  /** Files changed this recently are re-hashed next time (see take-walker.ts); tests narrow it. */
+  racyWindowMs?: number;
+  onFile?: WalkOptions['onFile'];
+  /** Test seams (test/fault): called just before a source file is opened for reading. */
+  testHooks?: WalkOptions['hooks'];
+}
+
+export interface TakeResult {
+  snapshot: string;
+  path: string;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  hashedFiles: number;
+  hashedBytes: number;
+  newObjects: number;
+  newBytes: number;
+  /** Logical bytes of this snapshot that did not need new storage. */
+  dedupBytes: number;
+  warnings: Warning[];
+  warningCount: number;
+  rotated: string[];
+  gc: GcResult | undefined;
+  seconds: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function exists(p: string): Promise<boolean> {
+  return fsp.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A name no snapshot has; in the same second as the previous take, wait for the next one. */
+async function pickName(root: Root, now: () => Date): Promise<{ name: string; date: Date }> {
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const date = now();
+    const name = snapshotNameFor(date);
+    const taken =
+      root.catalog.getSnapshot(name) !== undefined ||
+      (await exists(path.join(root.layout.root, name))) ||
+      (await exists(path.join(root.layout.staging, name)));
+    if (!taken) return { name, date };
+    await sleep(250);
+  }
+  throw new SnapError('IO', 'could not find a free snapshot name for 15 seconds (is the clock stuck?)');
+}
+
+/**
+ * The quick-check records let scan workers link a file without asking whether it is excluded:
+ * they list only what the rules let in when they were written. So they are trusted only under
+ * the same rules; new rules (an edited .snapignore, other --exclude options) start them afresh,
+ * and the next take reads every file once. An exclude function without a key (a library caller's
+ * own predicate) cannot be compared, so its records are never reused.
+ */
+function trustRecordsFor(root: Root, opts: TakeOptions): void {
+  const key = !opts.exclude ? 'none' : (opts.exclude.key ?? `unkeyed ${process.pid} ${process.hrtime.bigint()}`);
+  if (root.catalog.getInternal(EXCLUDES_KEY) === key) return;
+  root.catalog.clearDirCache();
+  root.catalog.setInternal(EXCLUDES_KEY, key);
+}
+
+const EXCLUDES_KEY = 'dir_cache.excludes';
+
+export async function take(rootArg: string, opts: TakeOptions = {}): Promise<TakeResult> {
+  const t0 = process.hrtime.bigint();
+  const keep = opts.keep;
+  if (keep !== undefined && (!Number.isInteger(keep) || keep < 1)) throw new SnapError('USAGE', `--keep must be a positive integer, got ${keep}`);
+  const rootPath = resolveRoot(rootArg);
+  const source = findSource(rootPath); // before creating anything: a wrong root stays untouched
+  const root = openRoot(rootPath, { create: true });
+  let lock;
+  try {
+    lock = lockRoot(root, 'take', opts.waitMs);
+    await recover(root);
+    // A run did not finish cleanly: objects it published may be unknown to the catalog (maybe
+    // half written before a power cut). Sweep them now — a full scan of the store, paid only
+    // after a crash or failure — so that every object file is trustworthy again (dirty.ts).
+    if (isDirty(root)) await collectGarbage(root, { sweepStrays: true });
+    await markDirty(root);
+    const result = await takeLocked(root, source.real, keep, opts);
+    result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return result;
+  } finally {
+    lock?.release();
+    root.close();
+    await emptyTrash(root).catch(() => {}); // best effort; the next run retries
+  }
+}
+
+async function takeLocked(root: Root, sourceDir: string, keep: number | undefined, opts: TakeOptions): Promise<TakeResult> {
+  const { catalog, layout } = root;
+  const { name, date } = await pickName(root, opts.now ?? (() => new Date()));
+  const newest = catalog.listSnapshots().at(-1);
+  // Creation order must survive a clock that jumps back (DST, NTP): never before the newest.
+  let takenNs = BigInt(date.getTime()) * 1_000_000n;
+  if (newest && takenNs <= newest.takenNs) takenNs = newest.takenNs + 1n;
+
+  const stage = path.join(layout.staging, name);
+  await fsp.mkdir(stage, { mode: 0o700 });
+  const pool = new IngestPool();
+  const walker = new SourceWalker(root, pool, {
+    checksum: opts.checksum ?? false,
+    startedNs: BigInt(Date.now()) * 1_000_000n,
+    exclude: opts.exclude,
+    racyWindowMs: opts.racyWindowMs,
+    onFile: opts.onFile,
+    hooks: opts.testHooks,
+  });
+  catalog.begin();
+  trustRecordsFor(root, opts);
+  let res;
+  let rootStat;
+  try {
+    rootStat = await fsp.stat(sourceDir, { bigint: true });
+    res = await walker.dir(Buffer.from(sourceDir), Buffer.alloc(0), Buffer.from(stage));
+    const rootMeta = { mode: Number(rootStat.mode & 0o7777n), uid: Number(rootStat.uid), gid: Number(rootStat.gid), mtimeNs: rootStat.mtimeNs };
+    await finishDir(stage, rootMeta, root.asRoot);
+    catalog.insertSnapshot({
+      name,
+      takenNs,
+      rootTree: res.tree,
+      rootMode: rootMeta.mode,
+      rootUid: rootMeta.uid,
+      rootGid: rootMeta.gid,
+      rootMtimeNs: rootMeta.mtimeNs,
+      newObjects: walker.placer.newObjects,
+      newBytes: walker.placer.newBytes,
+      warnings: walker.warnings.count,
+    });
+    // Blobs and the staged folder reach the disk before the commit that makes them a snapshot.
+    await syncFileSystem(layout.store);
+    faultPoint('take:before-commit');
+    catalog.commit();
+    trace('commit');
+    faultPoint('take:committed');
+  } catch (e) {
+    catalog.rollback();
+    // Leave nothing behind: the staging folder, and the objects this take published (after the
+    // rollback the catalog no longer knows them, so they are strays). If this cleanup fails too
+    // (e.g. the disk is still full), the next run's recovery does it.
+    await removeTree(stage).catch(() => {});
+    await collectGarbage(root, { sweepStrays: true }).then(
+      () => clearDirty(root),
+      () => {},
+    );
+    throw wrapFsError(e, 'taking a snapshot');
+  } finally {
+    await pool.close();
+  }
+
+  const final = path.join(layout.root, name);
+  await fsp.rename(stage, final);
+  trace('rename');
+  // Moving a folder to a new parent rewrites its '..' entry, which may touch its mtime.
+  const t = nsToUtimeArg(rootStat.mtimeNs);
+  await fsp.utimes(final, t, t);
+  await fsyncDir(layout.root);
+  faultPoint('take:published');
+
+  const rotated = await rotate(root, keep);
+  const gc = rotated.length > 0 ? await collectGarbage(root) : undefined;
+  clearDirty(root); // every object on disk is now known to the catalog
+  return {
+    snapshot: name,
+    path: final,
+    files: res.totals.files,
+    dirs: res.totals.dirs,
+    symlinks: walker.counters.symlinks,
+    bytes: res.totals.bytes,
+    hashedFiles: walker.counters.hashedFiles,
+    hashedBytes: walker.counters.hashedBytes,
+    newObjects: walker.placer.newObjects,
+    newBytes: walker.placer.newBytes,
+    dedupBytes: res.totals.bytes - walker.placer.newBytes,
+    warnings: walker.warnings.list,
+    warningCount: walker.warnings.count,
+    rotated,
+    gc,
+    seconds: 0,
+  };
+}

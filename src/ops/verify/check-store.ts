@@ -1,0 +1,103 @@
+/**
+ * Store-wide checks of `snap verify` that only make sense when the whole root is verified:
+ * leftovers of interrupted runs and objects nothing references. All informational: `snap gc`
+ * and the next locked run clean them up; none of them is damage.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Root } from '../shared/root.js';
+import type { SnapshotRow } from '../../catalog/catalog.js';
+import { danglingEntryCount } from '../../catalog/verify-queries.js';
+import { objectName, parseObjectName } from '../../store/layout.js';
+import { errnoCode } from '../../errors.js';
+import type { Finding } from './types.js';
+
+const LIST_CAP = 1000;
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
+    throw e;
+  }
+}
+
+/** Exists without following a symlink (a dangling one still counts). */
+function lexists(p: string): boolean {
+  return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
+}
+
+function rel(root: Root, p: string): string {
+  return path.relative(root.layout.root, p);
+}
+
+function info(kind: Finding['kind'], paths: string[], message: string, snapshots: string[] = []): Finding {
+  const f: Finding = { kind, severity: 'info', snapshots, paths: paths.slice(0, LIST_CAP), message };
+  if (paths.length > LIST_CAP) f.morePaths = paths.length - LIST_CAP;
+  return f;
+}
+
+/**
+ * Objects rows no snapshot references (any state: one being pruned still owns its objects), and
+ * files in .snap/objects that no row accounts for. Both are asked of SQLite (gc's mark query,
+ * and one row lookup per file), so memory does not grow with the store.
+ */
+export function storeLeftovers(root: Root): Finding[] {
+  const out: Finding[] = [];
+  const { layout, catalog } = root;
+  const unref: string[] = [];
+  let unrefBytes = 0;
+  for (const o of catalog.unreferencedObjects()) {
+    const name = objectName(o);
+    unref.push(path.join('.snap/objects', name.slice(0, 2), name));
+    unrefBytes += o.size * o.replicas;
+  }
+  if (unref.length) out.push(info('unreferenced-object', unref, `${unref.length} object(s), ${unrefBytes} bytes, not referenced by any snapshot; \`snap gc\` removes them`));
+
+  const stray: string[] = [];
+  for (const fan of listDir(layout.objects)) {
+    const dir = path.join(layout.objects, fan);
+    for (const name of listDir(dir)) {
+      const parsed = parseObjectName(name);
+      const replicas = parsed && parsed.key.hash.toString('hex', 0, 1) === fan ? catalog.getObject(parsed.key)?.replicas : undefined;
+      if (replicas !== undefined && parsed!.replica < replicas) continue;
+      stray.push(rel(root, path.join(dir, name)));
+    }
+  }
+  if (stray.length) out.push(info('stray-object-file', stray, `${stray.length} file(s) in .snap/objects the catalog does not know (left by an interrupted run, or one in progress); \`snap gc\` removes them`));
+
+  const dangling = danglingEntryCount(catalog);
+  if (dangling) out.push(info('catalog-dangling', [], `${dangling} catalog entry row(s) belong to no tree; \`snap gc\` removes them`));
+  return out;
+}
+
+/** .snap/staging, .snap/tmp and .snap/trash, and interrupted prunes. */
+export function runLeftovers(root: Root, all: readonly SnapshotRow[]): Finding[] {
+  const out: Finding[] = [];
+  const { layout } = root;
+  const byName = new Map(all.map((s) => [s.name, s]));
+  for (const name of listDir(layout.staging)) {
+    const snap = byName.get(name);
+    const final = path.join(layout.root, name);
+    if (snap && snap.state === 'complete' && !lexists(final)) {
+      out.push(info('committed-awaiting-publish', [rel(root, path.join(layout.staging, name))], 'a complete snapshot still in .snap/staging; the next locked run (take, gc, materialize, verify --repair) moves it into place', [name]));
+    } else {
+      out.push(info('staging-leftover', [rel(root, path.join(layout.staging, name))], 'a folder of an interrupted run (or one in progress); the next locked run removes it'));
+    }
+  }
+  const tmp = listDir(layout.tmp).map((n) => rel(root, path.join(layout.tmp, n)));
+  if (tmp.length) out.push(info('tmp-leftover', tmp, `${tmp.length} temporary file(s) of an interrupted run (or one in progress); the next locked run removes them`));
+  const trash = listDir(layout.trash).map((n) => rel(root, path.join(layout.trash, n)));
+  if (trash.length) out.push(info('trash-leftover', trash, 'removed folders not yet deleted; the next take deletes them'));
+  for (const s of all) {
+    if (s.state === 'deleting') out.push(info('snapshot-deleting', [s.name], 'an interrupted prune; the next locked run finishes it', [s.name]));
+  }
+  return out;
+}
+
+/** Staging folders that hold a complete snapshot whose dated folder is not in place yet. */
+export function awaitingPublish(root: Root, all: readonly SnapshotRow[]): Set<string> {
+  const names = new Set(listDir(root.layout.staging));
+  return new Set(all.filter((s) => s.state === 'complete' && names.has(s.name) && !lexists(path.join(root.layout.root, s.name))).map((s) => s.name));
+}
