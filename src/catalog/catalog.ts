@@ -2,7 +2,7 @@
  * The SQLite catalog: the truth about which snapshots exist and what they hold. It knows nothing
  * of the file-system layout; src/ops composes it with src/store.
  */
-import { openDatabase, integrityCheck, type Db, type Statement } from './sqlite.js';
+import { openDatabase, type Db, type Statement } from './sqlite.js';
 import { migrate } from './schema.js';
 import { Kind, type Entry, type TreeTotals } from '../model/entry.js';
 
@@ -151,9 +151,6 @@ export class Catalog {
     return this.db.transaction(fn).immediate();
   }
 
-  integrityProblems(): string[] {
-    return integrityCheck(this.db);
-  }
 
   // ---- snapshots ----------------------------------------------------------------------------
   /** All snapshots in creation order (oldest first). */
@@ -286,16 +283,6 @@ export class Catalog {
     );
   }
 
-  markVerified(k: ObjectRowKey, ns: bigint): void {
-    this.st(`UPDATE objects SET verified_ns = ? WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`).run(
-      ns,
-      k.hash,
-      k.mode,
-      k.uid,
-      k.gid,
-      k.mtimeUs,
-    );
-  }
 
   deleteObject(k: ObjectRowKey): void {
     this.st(`DELETE FROM objects WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`).run(k.hash, k.mode, k.uid, k.gid, k.mtimeUs);
@@ -318,10 +305,6 @@ export class Catalog {
     }
   }
 
-  countObjects(): { count: number; bytes: number } {
-    const r = this.st(`SELECT count(*) AS n, coalesce(sum(size), 0) AS b FROM objects`).get() as { n: bigint; b: bigint };
-    return { count: Number(r.n), bytes: Number(r.b) };
-  }
 
   /**
    * Objects that no tree reachable from a snapshot references: the sweep set of gc. Computed in

@@ -97,8 +97,3 @@ export function showName(name: Buffer): string {
   }
   return out;
 }
-
-/** Order names as bytes (what `LC_ALL=C ls` shows), the canonical order of tree records. */
-export function compareNames(a: Buffer, b: Buffer): number {
-  return Buffer.compare(a, b);
-}

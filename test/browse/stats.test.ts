@@ -5,7 +5,7 @@ import { take } from '../../src/ops/take/take.js';
 import { stats } from '../../src/ops/browse/stats.js';
 import { openRoot } from '../../src/ops/shared/root.js';
 import { removeSnapshots } from '../../src/ops/shared/remove.js';
-import { collectGarbage } from '../../src/ops/retention/gc.js';
+import { collectGarbage } from '../../src/ops/retention/collect-garbage.js';
 import { newRoot, steppingClock } from '../helpers/tmp.js';
 
 describe('stats', () => {

@@ -7,7 +7,6 @@
  * (same Merkle tree), so a path in an unchanged part of the tree costs one cache hit per
  * snapshot. Read-only: takes no lock.
  */
-import path from 'node:path';
 import { openRoot } from '../shared/root.js';
 import type { Catalog } from '../../catalog/catalog.js';
 import { Kind, kindName, type Entry } from '../../model/entry.js';
@@ -115,9 +114,4 @@ export function pathLog(rootArg: string, relArg: string | Buffer): LogResult {
   } finally {
     root.close();
   }
-}
-
-/** Accept a snapshot given as its folder path (tab completion) as well as its name. */
-export function snapshotArg(arg: string): string {
-  return path.basename(arg);
 }

@@ -24,13 +24,10 @@ import { ReplicaClient, HashMismatch } from '../../replica/client.js';
 import { parseReplicaUrl, type ReplicaUrl } from '../../replica/url.js';
 import {
   blobKey,
-  blobsPrefix,
   catalogKey,
   catalogsPrefix,
-  hexOfBlobKey,
   headKey,
   newGeneration,
-  parseHead,
   REPLICA_FORMAT,
   REPLICA_VERSION,
   type CatalogRef,
@@ -40,16 +37,8 @@ import { Limiter, allSettledOrThrow } from '../../util/limit.js';
 import { SnapError, errnoCode, wrapFsError } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
 
-import { DEFAULT_CONCURRENCY } from '../../replica/defaults.js';
-export { DEFAULT_CONCURRENCY };
-
-export interface TransferProgress {
-  phase: 'upload' | 'download' | 'verify';
-  doneBlobs: number;
-  totalBlobs: number;
-  doneBytes: number;
-  totalBytes: number;
-}
+import { DEFAULT_CONCURRENCY, type TransferProgress } from '../../replica/defaults.js';
+import { listRemoteBlobs, readHead } from '../../replica/listing.js';
 
 export interface PushOptions {
   endpoint?: string;
@@ -73,15 +62,6 @@ export interface PushResult {
   deletedBlobs: number;
   deletedCatalogs: number;
   seconds: number;
-}
-
-/** Read and parse <prefix>/HEAD; undefined for a prefix nothing was pushed to yet. */
-export async function readHead(client: ReplicaClient, r: ReplicaUrl): Promise<ReplicaHead | undefined> {
-  const text = await client.getText(headKey(r));
-  if (text === undefined) return undefined;
-  const head = parseHead(text, `${r.url}/HEAD`);
-  if (!head.key.startsWith(catalogsPrefix(r))) throw new SnapError('CATALOG', `${r.url}/HEAD points outside the replica (${head.key})`);
-  return head;
 }
 
 /** The catalog copy, made under the root's lock in a private temp folder. */
@@ -196,16 +176,6 @@ export async function push(rootArg: string, urlArg: string, opts: PushOptions = 
     client.close();
     await fsp.rm(tmp, { recursive: true, force: true });
   }
-}
-
-/** hex -> size of every blob the replica holds (one List request per 1000 blobs). */
-export async function listRemoteBlobs(client: ReplicaClient, r: ReplicaUrl): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for await (const o of client.list(blobsPrefix(r))) {
-    const hex = hexOfBlobKey(r, o.key);
-    if (hex) out.set(hex, o.size);
-  }
-  return out;
 }
 
 /**

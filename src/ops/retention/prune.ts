@@ -10,9 +10,9 @@
 import { openRoot, lockRoot, type Root } from '../shared/root.js';
 import { recover, emptyTrash } from '../shared/recover.js';
 import { removeSnapshots } from '../shared/remove.js';
-import { collectGarbage } from './gc.js';
+import { collectGarbage } from './collect-garbage.js';
 import { planFor } from './rotate.js';
-import { effectivePolicy, type PolicySource } from '../setup/config.js';
+import { effectivePolicy, type PolicySource } from './saved-policy.js';
 import { checkPolicy, isEmptyPolicy, type KeepReason, type RetentionPolicy } from './policy.js';
 import { unreferencedAfterRemoving } from '../../catalog/retention-queries.js';
 

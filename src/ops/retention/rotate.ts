@@ -7,7 +7,7 @@
 import type { Root } from '../shared/root.js';
 import { removeSnapshots } from '../shared/remove.js';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './policy.js';
-import { effectivePolicy } from '../setup/config.js';
+import { effectivePolicy } from './saved-policy.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 
 /** The plan for the complete snapshots of a catalog listing ('deleting' rows are already going). */
@@ -18,10 +18,6 @@ export function planFor(snapshots: readonly SnapshotRow[], policy: RetentionPoli
   );
 }
 
-/** Names that keeping the newest `keep` would remove, oldest first (the seed's rotation). */
-export function planRotation(snapshots: readonly SnapshotRow[], keep: number): string[] {
-  return planFor(snapshots, { last: keep }).remove;
-}
 
 /** Rotate by `keep` (keep-last N) or a policy; undefined applies the root's saved policy. */
 export async function rotate(root: Root, keep?: number | RetentionPolicy): Promise<string[]> {

@@ -8,6 +8,9 @@ import { Kind, type Entry } from '../../model/entry.js';
 import { assertSafeName, joinPath, showName } from '../../util/paths.js';
 import { SnapError } from '../../errors.js';
 
+/** Deeper than any real tree can be (PATH_MAX 4096): only a cyclic, tampered catalog gets here. */
+export const MAX_TREE_DEPTH = 2048;
+
 export function getSnapshotOrThrow(catalog: Catalog, name: string): SnapshotRow {
   const s = catalog.getSnapshot(name);
   if (!s || s.state !== 'complete') {

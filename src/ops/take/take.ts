@@ -17,7 +17,7 @@ import { recover, emptyTrash } from '../shared/recover.js';
 import { SourceWalker, type WalkOptions } from './walker.js';
 import { finishDir } from '../shared/place.js';
 import { rotate } from '../retention/rotate.js';
-import { collectGarbage, type GcResult } from '../retention/gc.js';
+import { collectGarbage, type GcResult } from '../retention/collect-garbage.js';
 import type { Warning } from '../shared/warnings.js';
 import { snapshotNameFor } from '../../store/layout.js';
 import { fsyncDir, syncFileSystem } from '../../store/durability.js';
@@ -29,8 +29,6 @@ import { clearDirty, isDirty, markDirty } from '../shared/dirty.js';
 import { IngestPool } from '../../store/ingest-pool.js';
 import { trace } from '../../util/trace.js';
 import type { ExcludeFn } from './excludes.js';
-
-export const DEFAULT_KEEP = 16;
 
 export interface TakeOptions {
   /**

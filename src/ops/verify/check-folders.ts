@@ -17,10 +17,9 @@ import { nsToUs, objectName, objectPath, type ObjectKey } from '../../store/layo
 import { HASH_BYTES } from '../../store/hasher.js';
 import { isSafeName, joinPath, showName } from '../../util/paths.js';
 import { errnoCode } from '../../errors.js';
+import { MAX_TREE_DEPTH } from '../shared/snapshot-tree.js';
 import { MAX_PATHS_PER_FINDING, type DamageKind, type Finding, type ObjectDamage, type ReplacedEntry } from './types.js';
 
-/** Deeper than any real tree can be (PATH_MAX 4096): only a cyclic, tampered catalog gets here. */
-export const MAX_TREE_DEPTH = 2048;
 
 export interface FolderCheckContext {
   root: Root;

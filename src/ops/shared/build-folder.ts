@@ -1,0 +1,199 @@
+/**
+ * Building a dated folder from the catalog: the one builder that take's recovery, materialize,
+ * repair and pull all use, so every folder linksnap makes from the catalog is made the same way.
+ *
+ * Safety: the folder is built inside a fresh folder this run created (mkdir fails on anything
+ * that exists), entry by entry from walkTree, which re-checks every name from the catalog with
+ * isSafeName; so a hostile catalog (`..`, `/`, absolute names) cannot address anything outside,
+ * and nothing is ever written through a symlink (a symlink entry is created, never entered).
+ *
+ * In place (rebuildInPlace), the swap is crash-safe at every step (docs/verify.md):
+ *   build in .snap/staging/<name>.building-<rand>   (killed: recovery deletes it)
+ *   rename it to .snap/staging/<name>               (killed: recovery publishes it if the
+ *                                                     dated folder is missing, else deletes it)
+ *   rename the old dated folder into .snap/trash    (killed: recovery publishes the new one)
+ *   rename .snap/staging/<name> to <root>/<name>
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Root } from './root.js';
+import { removeTree } from './recover.js';
+import type { ObjectPlacer } from './object-placer.js';
+import { finishDir, makeDir, placeSymlink } from './place.js';
+import { walkTree, MAX_TREE_DEPTH } from './snapshot-tree.js';
+import type { Catalog, SnapshotRow } from '../../catalog/catalog.js';
+import { Kind, type EntryMeta } from '../../model/entry.js';
+import { SNAPSHOT_NAME_RE, nsToUs, type ObjectKey } from '../../store/layout.js';
+import { fsyncDir, syncFileSystem } from '../../store/durability.js';
+import { nsToUtimeArg } from '../../store/times.js';
+import { joinPath, showName } from '../../util/paths.js';
+import { faultPoint } from '../../util/fault.js';
+import { SnapError, errnoCode } from '../../errors.js';
+
+export interface MaterializedSnapshot {
+  name: string;
+  path: string;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  /** Files hard-linked to their object / copied (--to on another file system, or --copy). */
+  linked: number;
+  copied: number;
+}
+
+
+export type PlaceFile = (key: ObjectKey, size: number, dest: Buffer) => Promise<'linked' | 'copied'>;
+
+/** Snapshot names become paths: only the seed's exact format is accepted from the catalog. */
+export function assertSnapshotName(name: string): void {
+  if (!SNAPSHOT_NAME_RE.test(name)) {
+    throw new SnapError('UNSAFE_PATH', `refusing snapshot name ${JSON.stringify(name)} from the catalog`, {
+      hint: 'the catalog is damaged or was tampered with; run `snap verify`',
+    });
+  }
+}
+
+function rootMeta(s: SnapshotRow): EntryMeta {
+  return { mode: s.rootMode, uid: s.rootUid, gid: s.rootGid, mtimeNs: s.rootMtimeNs };
+}
+
+/** Files placed at once (links and copies overlap their system calls). */
+const PLACE_WINDOW = 32;
+
+/**
+ * Build snapshot `snap` inside `top`, a fresh empty folder this run created. Folders get their
+ * metadata after their contents (as take does); the top folder last.
+ */
+export async function buildSnapshot(
+  catalog: Catalog,
+  snap: SnapshotRow,
+  top: Buffer,
+  place: PlaceFile,
+  owners: boolean,
+  counts: MaterializedSnapshot,
+  tick?: (bytes: number) => void,
+): Promise<void> {
+  const open: { abs: Buffer; meta: EntryMeta; depth: number; tree: number | undefined }[] = [];
+  let pending: Promise<unknown>[] = [];
+  const drain = async () => {
+    const batch = pending;
+    pending = [];
+    const res = await Promise.allSettled(batch);
+    const failed = res.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    if (failed) throw failed.reason;
+  };
+  const closeTo = async (depth: number) => {
+    while (open.length && open[open.length - 1]!.depth >= depth) {
+      await drain(); // a folder's metadata goes on after everything inside it exists
+      const d = open.pop()!;
+      await finishDir(d.abs, d.meta, owners);
+    }
+  };
+  try {
+    for (const { rel, entry, depth } of walkTree(catalog, snap.rootTree)) {
+      if (depth > MAX_TREE_DEPTH) throw new SnapError('UNSAFE_PATH', `the catalog's folders of ${snap.name} nest deeper than ${MAX_TREE_DEPTH} levels (a cycle?)`);
+      await closeTo(depth);
+      const dest = joinPath(top, rel);
+      if (entry.kind === Kind.Dir) {
+        // `open` now holds exactly this folder's ancestors: one of them again means a cycle.
+        if (entry.subtree === snap.rootTree || open.some((o) => o.tree === entry.subtree)) {
+          throw new SnapError('UNSAFE_PATH', `the catalog's folders of ${snap.name} form a cycle at ${showName(rel)}`, {
+            hint: 'the catalog is damaged or was tampered with; run `snap verify`',
+          });
+        }
+        await drain();
+        await makeDir(dest);
+        open.push({ abs: dest, meta: entry, depth, tree: entry.subtree });
+        counts.dirs++;
+      } else if (entry.kind === Kind.Symlink) {
+        if (!entry.target) throw new SnapError('CATALOG', `symlink ${showName(rel)} of ${snap.name} has no target in the catalog`);
+        await placeSymlink(entry.target, dest, entry, owners);
+        counts.symlinks++;
+      } else if (entry.kind === Kind.File) {
+        if (!entry.hash) throw new SnapError('CATALOG', `file ${showName(rel)} of ${snap.name} has no hash in the catalog`);
+        const key: ObjectKey = { hash: entry.hash, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeUs: nsToUs(entry.mtimeNs) };
+        const size = entry.size;
+        pending.push(
+          place(key, size, dest).then((how) => {
+            if (how === 'linked') counts.linked++;
+            else counts.copied++;
+            counts.files++;
+            counts.bytes += size;
+            tick?.(size);
+          }),
+        );
+        if (pending.length >= PLACE_WINDOW) await drain();
+      } else {
+        throw new SnapError('CATALOG', `entry ${showName(rel)} of ${snap.name} has an unknown kind in the catalog`);
+      }
+    }
+    await closeTo(1);
+    await drain();
+  } catch (e) {
+    await Promise.allSettled(pending); // nothing keeps writing into a folder being removed
+    throw e;
+  }
+  await finishDir(top, rootMeta(snap), owners);
+}
+
+export function emptyCounts(name: string, p: string): MaterializedSnapshot {
+  return { name, path: p, files: 0, dirs: 0, symlinks: 0, bytes: 0, linked: 0, copied: 0 };
+}
+
+export async function lexists(p: string | Buffer): Promise<boolean> {
+  return fsp.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Rename, making a read-only folder being moved writable first (moving a folder rewrites its `..`). */
+export async function renameDir(from: string, to: string): Promise<void> {
+  try {
+    await fsp.rename(from, to);
+  } catch (e) {
+    if (errnoCode(e) !== 'EACCES' && errnoCode(e) !== 'EPERM') throw e;
+    const st = await fsp.lstat(from);
+    if (!st.isDirectory()) throw e;
+    await fsp.chmod(from, (st.mode & 0o7777) | 0o700);
+    await fsp.rename(from, to);
+    await fsp.chmod(to, st.mode & 0o7777);
+  }
+}
+
+/**
+ * Rebuild one dated folder in place (the caller holds the lock and ran recover()). The old
+ * folder, if any, ends up in .snap/trash; the caller empties it after unlocking.
+ */
+export async function rebuildInPlace(root: Root, snap: SnapshotRow, placer: ObjectPlacer, tick?: (bytes: number) => void): Promise<MaterializedSnapshot> {
+  assertSnapshotName(snap.name);
+  const { layout } = root;
+  const final = path.join(layout.root, snap.name);
+  const counts = emptyCounts(snap.name, final);
+  const building = path.join(layout.staging, `${snap.name}.building-${randomBytes(4).toString('hex')}`);
+  await fsp.mkdir(building, { mode: 0o700 });
+  try {
+    await buildSnapshot(root.catalog, snap, Buffer.from(building), (key, _size, dest) => placer.link(key, dest).then(() => 'linked' as const), root.asRoot, counts, tick);
+    faultPoint('materialize:built');
+    await syncFileSystem(layout.store);
+  } catch (e) {
+    await removeTree(building).catch(() => {}); // else the next run's recovery removes it
+    throw e;
+  }
+  const ready = path.join(layout.staging, snap.name);
+  await renameDir(building, ready);
+  faultPoint('materialize:staged');
+  if (await lexists(final)) {
+    await renameDir(final, path.join(layout.trash, `${snap.name}.old-${randomBytes(4).toString('hex')}`));
+    faultPoint('materialize:old-moved');
+  }
+  await renameDir(ready, final);
+  const t = nsToUtimeArg(snap.rootMtimeNs);
+  await fsp.utimes(final, t, t); // as take does: the move must not leave another mtime behind
+  await fsyncDir(layout.root);
+  faultPoint('materialize:published');
+  return counts;
+}
+

@@ -1,0 +1,201 @@
+/**
+ * The checks behind `snap verify`, as library code that verify, repair and materialize call:
+ * the catalog (integrity and invariants) → every referenced object once (stat; read and hash
+ * unless --quick) → every selected snapshot's dated folder against its manifest, which also
+ * maps each damaged object to every snapshot path sharing it → leftovers (informational).
+ */
+import fs from 'node:fs';
+import type { Root } from '../shared/root.js';
+import type { SnapshotRow } from '../../catalog/catalog.js';
+import {
+  catalogFileProblems,
+  markSample,
+  referencedPage,
+  stageReferencedObjects,
+  stagedBytes,
+  snapshotsWithoutRootTree,
+  type ReferencedObject,
+} from '../../catalog/verify-queries.js';
+import { SNAPSHOT_NAME_RE, objectName, type ObjectKey } from '../../store/layout.js';
+import { SnapError } from '../../errors.js';
+import { checkObjects, type PackedKeys } from './check-objects.js';
+import { attachObjectPaths, checkSnapshot, type FolderCheckContext } from './check-folders.js';
+import { awaitingPublish, runLeftovers, storeLeftovers } from './check-store.js';
+import type { Finding, ObjectDamage, ReplacedEntry, VerifyOptions, VerifyReport } from './types.js';
+
+export interface CheckOptions {
+  names?: string[];
+  tier: VerifyReport['tier'];
+  samplePercent?: number;
+  /** Hash exactly these objects (objectName), whatever the tier (the re-check after a repair). */
+  hashOnly?: ReadonlySet<string>;
+  owners: boolean;
+  /** Store-wide leftovers (only when the whole root is verified). */
+  leftovers: boolean;
+  onProgress?: VerifyOptions['onProgress'];
+}
+
+export interface CheckResult {
+  all: SnapshotRow[];
+  checked: SnapshotRow[];
+  findings: Finding[];
+  objectDamage: Map<string, ObjectDamage>;
+  replaced: ReplacedEntry[];
+  folderDamaged: Set<string>;
+  unrebuildable: Set<string>;
+  hashedClean: PackedKeys;
+  entries: number;
+  objects: number;
+  objectsHashed: number;
+  bytesHashed: number;
+}
+
+/**
+ * Owners can only be compared when the snapshots were made as root (otherwise every file belongs
+ * to the user who ran take): we compare them when running as root on a store root made.
+ */
+export function ownersComparable(root: Root): boolean {
+  if (!root.asRoot) return false;
+  try {
+    return fs.statSync(root.layout.store).uid === 0;
+  } catch {
+    return false;
+  }
+}
+
+function keyOf(r: ReferencedObject): ObjectKey {
+  return { hash: r.hash, mode: r.mode, uid: r.uid, gid: r.gid, mtimeUs: r.mtimeUs };
+}
+
+export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckResult> {
+  const { catalog } = root;
+  const findings: Finding[] = [];
+  const all = catalog.listSnapshots();
+  const complete = all.filter((s) => s.state === 'complete');
+
+  let checked: SnapshotRow[];
+  if (opts.names && opts.names.length > 0) {
+    checked = opts.names.map((n) => {
+      const s = complete.find((x) => x.name === n);
+      if (!s) throw new SnapError('NO_SNAPSHOT', `no snapshot named ${n}`, { hint: 'run `snap list <root>` to see the snapshots' });
+      return s;
+    });
+  } else checked = complete;
+
+  // 1. The catalog file and the rows everything else relies on.
+  const problems = catalogFileProblems(catalog, opts.tier === 'quick');
+  if (problems.length) {
+    findings.push({
+      kind: 'catalog-integrity',
+      severity: 'damage',
+      snapshots: [],
+      paths: ['.snap/catalog.db'],
+      message: `SQLite ${opts.tier === 'quick' ? 'quick_check' : 'integrity_check'}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`,
+    });
+  }
+  for (const name of snapshotsWithoutRootTree(catalog)) {
+    findings.push({ kind: 'catalog-invariant', severity: 'damage', snapshots: [name], paths: [], message: 'the snapshot row has no root tree record' });
+  }
+  const unrebuildable = new Set<string>();
+  const safe: SnapshotRow[] = [];
+  for (const s of checked) {
+    if (SNAPSHOT_NAME_RE.test(s.name)) safe.push(s);
+    else {
+      findings.push({ kind: 'catalog-invariant', severity: 'damage', snapshots: [s.name], paths: [], message: `unsafe snapshot name ${JSON.stringify(s.name)}: its folder is not checked` });
+      unrebuildable.add(s.name);
+    }
+  }
+
+  // 2. Every object the checked snapshots reference, staged in SQLite and read back in pages.
+  const total = stageReferencedObjects(
+    catalog,
+    checked.map((s) => s.rootTree),
+  );
+  if (opts.tier === 'sample' && !opts.hashOnly) markSample(catalog, opts.samplePercent ?? 100);
+  const shouldHash = (ref: ReferencedObject): boolean => {
+    if (opts.hashOnly) return opts.hashOnly.has(objectName(keyOf(ref)));
+    return opts.tier === 'full' || (opts.tier === 'sample' && ref.sampled === true);
+  };
+  const totalBytes = opts.hashOnly ? 0 : opts.tier === 'quick' ? 0 : stagedBytes(catalog, opts.tier === 'sample');
+  let doneBytes = 0;
+  let doneItems = 0;
+  const sampled = new Set<string>();
+  function* pages(): Generator<ReferencedObject[]> {
+    for (let after = 0; ; ) {
+      const page = referencedPage(catalog, after, 1024);
+      if (page.length === 0) return;
+      after = page.at(-1)!.rid;
+      const refs = page.map((p) => p.ref);
+      for (const r of refs) if (shouldHash(r)) sampled.add(objectName(keyOf(r)));
+      yield refs;
+      sampled.clear();
+    }
+  }
+  const objects = await checkObjects(root, pages(), {
+    shouldHash: (k) => sampled.has(objectName(k)),
+    owners: opts.owners,
+    onBytes: (b, i) => {
+      doneBytes += b;
+      doneItems += i;
+      opts.onProgress?.({ doneBytes, totalBytes, doneItems, totalItems: total });
+    },
+  });
+
+  // 3. The dated folders, and the paths of damaged objects in every snapshot (also the ones not
+  //    selected: a damaged object is listed with everything that shares it).
+  const staged = awaitingPublish(root, all);
+  const ctx: FolderCheckContext = {
+    root,
+    owners: opts.owners,
+    objectDamage: objects.damage,
+    findings: [],
+    replaced: [],
+    folderDamaged: new Set(),
+    unrebuildable,
+    entries: 0,
+  };
+  const selected = new Set(safe.map((s) => s.name));
+  for (const s of complete) {
+    const check = selected.has(s.name) && !staged.has(s.name);
+    if (!check && (objects.damage.size === 0 || !SNAPSHOT_NAME_RE.test(s.name))) continue;
+    const before = ctx.findings.length;
+    checkSnapshot(ctx, s, check);
+    if (!check) ctx.findings.length = before; // mapping only: its folder was not selected
+    await new Promise((r) => setImmediate(r)); // let progress and signals through
+  }
+  attachObjectPaths(objects.damage.values());
+  findings.push(...[...objects.damage.values()].map((d) => d.finding));
+  findings.push(...ctx.findings);
+
+  // 4. Leftovers: informational.
+  if (opts.leftovers) {
+    // A snapshot being pruned still owns its objects until its row is gone: not "unreferenced".
+    findings.push(...storeLeftovers(root));
+    findings.push(...runLeftovers(root, all));
+  }
+  return {
+    all,
+    checked,
+    findings,
+    objectDamage: objects.damage,
+    replaced: ctx.replaced,
+    folderDamaged: ctx.folderDamaged,
+    unrebuildable,
+    hashedClean: objects.hashedClean,
+    entries: ctx.entries,
+    objects: total,
+    objectsHashed: objects.hashed,
+    bytesHashed: objects.bytesHashed,
+  };
+}
+
+/**
+ * The snapshots whose dated folder a rebuild would fix (missing, or damaged in structure or
+ * metadata, or with files that are not links to their objects): materialize's default set.
+ */
+export async function damagedFolders(root: Root): Promise<Set<string>> {
+  const r = await runChecks(root, { tier: 'quick', owners: ownersComparable(root), leftovers: false });
+  const out = new Set(r.folderDamaged);
+  for (const x of r.replaced) out.add(x.snapshot);
+  return out;
+}
