@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// linksnap benchmark harness (issue 5). See docs/benchmarks.md for what it measures and why.
+// linksnap benchmark harness. See docs/benchmarks.md for what it measures and why.
 //
 //   npm run bench -- [--scale small|full] [--runs N] [--sets small,large] [--work DIR]
 //                    [--write docs/benchmarks.md] [--million]

@@ -33,11 +33,33 @@ export function isSnapError(e: unknown): e is SnapError {
   return e instanceof SnapError;
 }
 
+/**
+ * A system-style error raised by linksnap itself (a worker's failure passed back, a simulated
+ * link limit): it carries an errno code like Node's own, so one `errnoCode` check handles both.
+ */
+export class ErrnoError extends Error {
+  readonly code: string;
+  readonly path?: string;
+
+  constructor(code: string, message: string, path?: string) {
+    super(message);
+    this.name = 'ErrnoError';
+    this.code = code;
+    if (path !== undefined) this.path = path;
+  }
+}
+
 /** The errno code of a Node system error, or undefined. */
 export function errnoCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'string'
     ? (e as { code: string }).code
     : undefined;
+}
+
+/** A system error from the file system (it carries an errno code), as opposed to a bug. */
+export function isFsError(e: unknown): boolean {
+  const code = errnoCode(e);
+  return code !== undefined && /^E[A-Z0-9]+$/.test(code);
 }
 
 /**

@@ -19,12 +19,13 @@ import { Worker, isMainThread, workerData, parentPort } from 'node:worker_thread
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { scanDir } = await import(path.join(repo, 'dist/store/source-scan.js'));
 const { recordOffsets, readRecord } = await import(path.join(repo, 'dist/model/quick-check.js'));
-const { objectName, nsToUs } = await import(path.join(repo, 'dist/store/layout.js'));
+const { objectName } = await import(path.join(repo, 'dist/store/layout.js'));
+const { nsToUs } = await import(path.join(repo, 'dist/model/object-key.js'));
 
 function loadRecords(root) {
   const Database = createRequire(import.meta.url)(path.join(repo, 'node_modules/better-sqlite3'));
   const db = new Database(path.join(root, '.snap/catalog.db'), { readonly: true });
-  const m = new Map(db.prepare('SELECT dir, records FROM dir_cache').all().map((r) => [r.dir.toString('latin1'), r.records]));
+  const m = new Map(db.prepare('SELECT dir, records FROM quick_check').all().map((r) => [r.dir.toString('latin1'), r.records]));
   db.close();
   return m;
 }

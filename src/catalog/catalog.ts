@@ -5,6 +5,8 @@
 import { openDatabase, type Db, type Statement } from './sqlite.js';
 import { migrate } from './schema.js';
 import { Kind, type Entry, type TreeTotals } from '../model/entry.js';
+import type { ObjectKey } from '../model/object-key.js';
+import { mtimeUsOf } from './sql.js';
 
 export interface SnapshotRow {
   id: number;
@@ -38,15 +40,7 @@ export interface NewSnapshot {
   warnings: number;
 }
 
-export interface ObjectRowKey {
-  hash: Buffer;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtimeUs: bigint;
-}
-
-export interface ObjectRow extends ObjectRowKey {
+export interface ObjectRow extends ObjectKey {
   size: number;
   replicas: number;
   verifiedNs: bigint | null;
@@ -257,7 +251,7 @@ export class Catalog {
   }
 
   // ---- objects ------------------------------------------------------------------------------
-  getObject(k: ObjectRowKey): ObjectRow | undefined {
+  getObject(k: ObjectKey): ObjectRow | undefined {
     const r = this.st(
       `SELECT size, replicas, verified_ns FROM objects WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`,
     ).get(k.hash, k.mode, k.uid, k.gid, k.mtimeUs) as { size: bigint; replicas: bigint; verified_ns: bigint | null } | undefined;
@@ -265,14 +259,14 @@ export class Catalog {
   }
 
   /** Record an object unless the catalog has it; true when the row is new. One statement. */
-  ensureObject(k: ObjectRowKey, size: number): boolean {
+  ensureObject(k: ObjectKey, size: number): boolean {
     return (
       this.st(`INSERT OR IGNORE INTO objects (hash, mode, uid, gid, mtime_us, size) VALUES (?, ?, ?, ?, ?, ?)`).run(k.hash, k.mode, k.uid, k.gid, k.mtimeUs, size)
         .changes > 0
     );
   }
 
-  setReplicas(k: ObjectRowKey, replicas: number): void {
+  setReplicas(k: ObjectKey, replicas: number): void {
     this.st(`UPDATE objects SET replicas = ? WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`).run(
       replicas,
       k.hash,
@@ -284,7 +278,7 @@ export class Catalog {
   }
 
 
-  deleteObject(k: ObjectRowKey): void {
+  deleteObject(k: ObjectKey): void {
     this.st(`DELETE FROM objects WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`).run(k.hash, k.mode, k.uid, k.gid, k.mtimeUs);
   }
 
@@ -316,9 +310,8 @@ export class Catalog {
       hash BLOB, mode INTEGER, uid INTEGER, gid INTEGER, mtime_us INTEGER,
       PRIMARY KEY (hash, mode, uid, gid, mtime_us)) WITHOUT ROWID`);
     this.db.exec(`DELETE FROM live_objects`);
-    // mtime_us is floor(mtime_ns / 1000), also for negative (pre-1970) times.
     this.db.exec(`INSERT OR IGNORE INTO live_objects
-      SELECT e.hash, e.mode, e.uid, e.gid, (e.mtime_ns - ((e.mtime_ns % 1000) + 1000) % 1000) / 1000
+      SELECT e.hash, e.mode, e.uid, e.gid, ${mtimeUsOf('e')}
       FROM entries e JOIN live_trees l ON l.id = e.tree WHERE e.kind = ${Kind.File}`);
     const rows = this.db
       .prepare(
@@ -341,30 +334,30 @@ export class Catalog {
     }));
   }
 
-  // ---- quick-check records (dir_cache) --------------------------------------------------
-  /** The packed records of one source folder (src/model/quick-check.ts) and its last digest. */
-  getDirCache(dir: Buffer): { digest: Buffer; records: Buffer } | undefined {
-    return this.st(`SELECT digest, records FROM dir_cache WHERE dir = ?`).get(dir) as { digest: Buffer; records: Buffer } | undefined;
+  // ---- quick-check records (src/model/quick-check.ts) ---------------------------------------
+  /** The packed records of one source folder and the digest it had when they were written. */
+  quickCheck(dir: Buffer): { digest: Buffer; records: Buffer } | undefined {
+    return this.st(`SELECT digest, records FROM quick_check WHERE dir = ?`).get(dir) as { digest: Buffer; records: Buffer } | undefined;
   }
 
-  putDirCache(dir: Buffer, digest: Buffer, records: Buffer): void {
-    this.st(`INSERT OR REPLACE INTO dir_cache (dir, digest, records) VALUES (?, ?, ?)`).run(dir, digest, records);
+  putQuickCheck(dir: Buffer, digest: Buffer, records: Buffer): void {
+    this.st(`INSERT OR REPLACE INTO quick_check (dir, digest, records) VALUES (?, ?, ?)`).run(dir, digest, records);
   }
 
   /** Drop the records of a folder and of everything below it (it vanished or is excluded). */
-  deleteDirCacheSubtree(dir: Buffer): void {
+  dropQuickCheckBelow(dir: Buffer): void {
     const lo = Buffer.concat([dir, Buffer.from('/')]);
     const hi = Buffer.concat([dir, Buffer.from('0')]); // '0' is the byte after '/'
-    this.st(`DELETE FROM dir_cache WHERE dir = ? OR (dir >= ? AND dir < ?)`).run(dir, lo, hi);
+    this.st(`DELETE FROM quick_check WHERE dir = ? OR (dir >= ? AND dir < ?)`).run(dir, lo, hi);
   }
 
-  clearDirCache(): void {
-    this.db.exec(`DELETE FROM dir_cache`);
+  clearQuickCheck(): void {
+    this.db.exec(`DELETE FROM quick_check`);
   }
 
-  /** Every folder's records, for the rare whole-cache searches (repair looking for a source). */
-  *allDirCache(): IterableIterator<{ dir: Buffer; records: Buffer }> {
-    yield* this.db.prepare(`SELECT dir, records FROM dir_cache ORDER BY dir`).iterate() as IterableIterator<{ dir: Buffer; records: Buffer }>;
+  /** Every folder's records, for the rare whole-store searches (repair looking for a source). */
+  *allQuickCheck(): IterableIterator<{ dir: Buffer; records: Buffer }> {
+    yield* this.db.prepare(`SELECT dir, records FROM quick_check ORDER BY dir`).iterate() as IterableIterator<{ dir: Buffer; records: Buffer }>;
   }
 
   getInternal(key: string): string | undefined {

@@ -4,6 +4,7 @@
  */
 import type { Catalog } from './catalog.js';
 import { Kind } from '../model/entry.js';
+import { mtimeUsOf } from './sql.js';
 
 /** Every folder edge (parent tree → child tree) in the catalog. One row per folder entry. */
 export function treeEdges(catalog: Catalog): Map<number, number[]> {
@@ -43,12 +44,11 @@ export function exclusiveUsage(catalog: Catalog, treeOwner: Map<number, number>)
   db.transaction(() => {
     for (const [tree, owner] of treeOwner) ins.run(tree, owner);
   })();
-  // mtime_us = floor(mtime_ns / 1000), also for negative (pre-1970) times, as objects are keyed.
   const rows = db
     .prepare(
       `WITH obj AS (
          SELECT e.hash AS hash, e.mode AS mode, e.uid AS uid, e.gid AS gid,
-                (e.mtime_ns - ((e.mtime_ns % 1000) + 1000) % 1000) / 1000 AS mtime_us,
+                ${mtimeUsOf('e')} AS mtime_us,
                 CASE WHEN min(t.owner) = max(t.owner) THEN min(t.owner) ELSE ${SHARED} END AS owner
          FROM entries e JOIN stats_tree_owner t ON t.tree = e.tree
          WHERE e.kind = ${Kind.File}

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { openDatabase, isBusyError, type Db } from './sqlite.js';
-import { SnapError } from '../errors.js';
+import { SnapError, errnoCode, isFsError } from '../errors.js';
 
 export interface LockHandle {
   release(): void;
@@ -36,8 +36,8 @@ export function acquireLock(lockFile: string, ownerFile: string, command: string
   const owner: LockOwner = { pid: process.pid, command, since: new Date().toISOString() };
   try {
     fs.writeFileSync(ownerFile, JSON.stringify(owner) + '\n', { mode: 0o600 });
-  } catch {
-    // Informational only; the lock itself is held.
+  } catch (e) {
+    if (!isFsError(e)) throw e; // informational only; the lock itself is held
   }
   let released = false;
   return {
@@ -46,8 +46,8 @@ export function acquireLock(lockFile: string, ownerFile: string, command: string
       released = true;
       try {
         fs.rmSync(ownerFile, { force: true });
-      } catch {
-        /* informational only */
+      } catch (e) {
+        if (!isFsError(e)) throw e; // informational only
       }
       try {
         db.exec('ROLLBACK');
@@ -61,7 +61,8 @@ export function acquireLock(lockFile: string, ownerFile: string, command: string
 function readOwner(ownerFile: string): LockOwner | undefined {
   try {
     return JSON.parse(fs.readFileSync(ownerFile, 'utf8')) as LockOwner;
-  } catch {
-    return undefined;
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT' || e instanceof SyntaxError) return undefined; // gone, or caught mid-write
+    throw e;
   }
 }

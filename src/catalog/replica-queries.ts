@@ -7,6 +7,7 @@ import type { Catalog } from './catalog.js';
 import { openDatabase, integrityCheck } from './sqlite.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { Kind } from '../model/entry.js';
+import { mtimeUsOf } from './sql.js';
 
 /** A consistent copy of the whole catalog in `file` (which must not exist), in one read transaction. */
 export function vacuumInto(catalog: Catalog, file: string): void {
@@ -21,7 +22,7 @@ export function vacuumInto(catalog: Catalog, file: string): void {
 export function scrubCopyForReplica(file: string): void {
   const db = openDatabase(file);
   try {
-    db.exec('DELETE FROM dir_cache; UPDATE objects SET verified_ns = NULL;');
+    db.exec('DELETE FROM quick_check; UPDATE objects SET verified_ns = NULL;');
     db.exec('VACUUM');
     db.pragma('journal_mode = DELETE');
   } finally {
@@ -35,7 +36,7 @@ export function scrubCopyForReplica(file: string): void {
  * the quick-check cache of the source machine must not be trusted for local files.
  */
 export function resetForLocalStore(catalog: Catalog): void {
-  catalog.db.exec('UPDATE objects SET replicas = 1, verified_ns = NULL; DELETE FROM dir_cache;');
+  catalog.db.exec('UPDATE objects SET replicas = 1, verified_ns = NULL; DELETE FROM quick_check;');
 }
 
 /** Leave the catalog file self-contained (no -wal) so it can be renamed into place. */
@@ -107,7 +108,7 @@ export function filesWithoutObject(catalog: Catalog): number {
        SELECT count(*) AS n FROM entries e JOIN reach r ON e.tree = r.id
        WHERE e.kind = ${Kind.File} AND NOT EXISTS (SELECT 1 FROM objects o
          WHERE o.hash = e.hash AND o.mode = e.mode AND o.uid = e.uid AND o.gid = e.gid
-           AND o.mtime_us = (e.mtime_ns - ((e.mtime_ns % 1000) + 1000) % 1000) / 1000)`,
+           AND o.mtime_us = ${mtimeUsOf('e')})`,
     )
     .get() as { n: number };
   return r.n;

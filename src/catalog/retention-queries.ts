@@ -4,6 +4,7 @@
  */
 import type { Catalog } from './catalog.js';
 import { Kind } from '../model/entry.js';
+import { mtimeUsOf } from './sql.js';
 
 /**
  * Objects that no snapshot except those in `removing` references: what gc frees once they are
@@ -18,8 +19,7 @@ export function unreferencedAfterRemoving(catalog: Catalog, removing: readonly s
          SELECT e.subtree FROM entries e JOIN reach r ON e.tree = r.id WHERE e.subtree IS NOT NULL)
        SELECT count(*) AS n, coalesce(sum(o.size * o.replicas), 0) AS b FROM objects o
        WHERE (o.hash, o.mode, o.uid, o.gid, o.mtime_us) NOT IN (
-         -- mtime_us is floor(mtime_ns / 1000), also for negative (pre-1970) times
-         SELECT e.hash, e.mode, e.uid, e.gid, (e.mtime_ns - ((e.mtime_ns % 1000) + 1000) % 1000) / 1000
+         SELECT e.hash, e.mode, e.uid, e.gid, ${mtimeUsOf('e')}
          FROM entries e WHERE e.kind = ${Kind.File} AND e.tree IN (SELECT id FROM reach))`,
     )
     .safeIntegers(true)

@@ -5,7 +5,7 @@
 import type { Db } from './sqlite.js';
 import { SnapError } from '../errors.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const V1 = `
 -- One row per snapshot. A row exists only for a complete snapshot (state 'complete') or one
@@ -107,7 +107,13 @@ CREATE TABLE internal (
 );
 `;
 
-export const MIGRATIONS: Readonly<Record<number, string>> = { 1: V1, 2: V2 };
+// v3: one name for the quick check everywhere (code, docs, catalog).
+const V3 = `
+ALTER TABLE dir_cache RENAME TO quick_check;
+UPDATE internal SET key = 'quick_check.excludes' WHERE key = 'dir_cache.excludes';
+`;
+
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: V1, 2: V2, 3: V3 };
 
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;

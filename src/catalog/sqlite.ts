@@ -49,6 +49,15 @@ export function integrityCheck(db: Db): string[] {
   return msgs.length === 1 && msgs[0] === 'ok' ? [] : msgs;
 }
 
+/**
+ * The catalog cannot take a write right now or at all: another connection holds the write lock,
+ * or the file or its folder is read-only. Not damage; callers that only record extras skip them.
+ */
+export function isUnwritableError(e: unknown): boolean {
+  const code = (e as { code?: string } | null)?.code;
+  return isBusyError(e) || code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY_DBMOVED';
+}
+
 export function isBusyError(e: unknown): boolean {
   const code = (e as { code?: string } | null)?.code;
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';

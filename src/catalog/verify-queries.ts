@@ -7,10 +7,9 @@
  */
 import type { Catalog } from './catalog.js';
 import { Kind } from '../model/entry.js';
-import { decodeRecords } from '../model/quick-check.js';
+import { readRecord, recordOffsets } from '../model/quick-check.js';
+import { mtimeUsOf } from './sql.js';
 
-/** mtime_us = floor(mtime_ns / 1000), also for negative (pre-1970) times; as in catalog.ts. */
-const MTIME_US = `(e.mtime_ns - ((e.mtime_ns % 1000) + 1000) % 1000) / 1000`;
 
 /** The catalog file's own health: integrity_check (thorough) or quick_check (--quick). */
 export function catalogFileProblems(catalog: Catalog, quick: boolean): string[] {
@@ -83,7 +82,7 @@ export function stageReferencedObjects(catalog: Catalog, rootTrees: readonly num
        UNION
        SELECT e.subtree FROM entries e JOIN reach r ON e.tree = r.id WHERE e.kind = ${Kind.Dir} AND e.subtree IS NOT NULL),
      refs AS (
-       SELECT e.hash AS hash, e.mode AS mode, e.uid AS uid, e.gid AS gid, ${MTIME_US} AS mtime_us, max(e.size) AS size
+       SELECT e.hash AS hash, e.mode AS mode, e.uid AS uid, e.gid AS gid, ${mtimeUsOf('e')} AS mtime_us, max(e.size) AS size
        FROM entries e JOIN reach r ON e.tree = r.id
        WHERE e.kind = ${Kind.File} AND e.hash IS NOT NULL
        GROUP BY 1, 2, 3, 4, 5)
@@ -155,10 +154,12 @@ export function objectsWithHash(catalog: Catalog, hash: Buffer): { mode: number;
  * Source paths (relative to .latest) that held this content when they were last hashed: a scan
  * of every folder's quick-check records, which only repair does, and only for damaged content.
  */
-export function statCachePathsWithHash(catalog: Catalog, hash: Buffer, limit = 50): { dir: Buffer; name: Buffer }[] {
+export function sourcePathsWithHash(catalog: Catalog, hash: Buffer, limit = 50): { dir: Buffer; name: Buffer }[] {
   const out: { dir: Buffer; name: Buffer }[] = [];
-  for (const row of catalog.allDirCache()) {
-    for (const r of decodeRecords(row.records).values()) {
+  for (const row of catalog.allQuickCheck()) {
+    const offs = recordOffsets(row.records);
+    for (let i = 0; i + 1 < offs.length; i++) {
+      const r = readRecord(row.records, offs[i]!);
       if (r.kind === Kind.File && r.extra.equals(hash)) out.push({ dir: row.dir, name: r.name });
       if (out.length >= limit) return out;
     }

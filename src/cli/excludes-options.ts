@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { buildExcludes, type ExcludeFn } from '../ops/take/excludes.js';
+import { buildExcludes, excludeFnOf, type ExcludeFn } from '../ops/take/excludes.js';
 import { showName } from '../util/paths.js';
 
 export interface ExcludeCliOptions {
@@ -40,14 +40,5 @@ export function excludesFor(
   onExcluded?: (shown: string) => void,
 ): ExcludeFn | undefined {
   const m = buildExcludes(path.resolve(rootArg), { patterns: o.exclude, defaults: o.defaultExcludes !== false });
-  if (m.empty) return undefined;
-  if (!onExcluded) return Object.assign((rel: Buffer, isDir: boolean) => m.exclude(rel, isDir), { key: m.key });
-  return Object.assign(
-    (rel: Buffer, isDir: boolean) => {
-      const out = m.exclude(rel, isDir);
-      if (out) onExcluded(showName(rel) + (isDir ? '/' : ''));
-      return out;
-    },
-    { key: m.key },
-  );
+  return excludeFnOf(m, onExcluded && ((rel, isDir) => onExcluded(showName(rel) + (isDir ? '/' : ''))));
 }

@@ -13,6 +13,7 @@ import { excludesFor, type ExcludeCliOptions } from './excludes-options.js';
 import { startProgress } from './progress.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isSnapError } from '../errors.js';
 
 const MARK: Record<DryRunEntry['status'], string> = { changed: '+', unchanged: '=', included: '=', excluded: '-', skipped: '!' };
 
@@ -62,7 +63,8 @@ export function startTakeProgress(rootArg: string, quiet: boolean | undefined) {
     const last = (() => {
       try {
         return listSnapshots(rootArg).at(-1);
-      } catch {
+      } catch (e) {
+        if (!isSnapError(e)) throw e;
         return undefined; // only an estimate; the take reports real problems itself
       }
     })();

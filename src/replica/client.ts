@@ -76,7 +76,8 @@ function resolveEndpoint(flag: string | undefined): string | undefined {
   let u: URL;
   try {
     u = new URL(ep);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
     throw new SnapError('USAGE', `invalid endpoint ${JSON.stringify(ep)}`, { hint: 'write it as http(s)://host[:port]' });
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new SnapError('USAGE', `endpoint ${ep} must be http:// or https://`);

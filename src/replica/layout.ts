@@ -93,7 +93,8 @@ export function parseHead(text: string, where: string): ReplicaHead {
   let v: unknown;
   try {
     v = JSON.parse(text);
-  } catch {
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
     throw new SnapError('CATALOG', `${where} is not a linksnap replica pointer (not JSON)`);
   }
   const o = v as Record<string, unknown>;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createHash, hashBytes } from './hasher.js';
 import { usToUtimeArg } from './times.js';
-import type { InodeMeta } from './layout.js';
+import { type InodeMeta } from '../model/object-key.js';
 import { errnoCode } from '../errors.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;

@@ -16,8 +16,10 @@ export async function syncFileSystem(p: string): Promise<void> {
   if (process.env.LINKSNAP_NO_SYNC === '1') return; // tests on tmpfs; documented as unsafe
   try {
     await run('sync', ['-f', p]);
-  } catch {
-    await run('sync', []); // older coreutils without -f: flush everything
+  } catch (e) {
+    // `sync` ran and failed (an exit status, not a spawn error): older coreutils without -f.
+    if (typeof (e as { code?: unknown }).code !== 'number') throw e;
+    await run('sync', []); // flush everything
   }
 }
 

@@ -78,6 +78,8 @@ function loadNative(): Backend | undefined {
       },
     };
   } catch {
+    // Any failure to load or run the binary (missing, wrong platform, broken) means the same:
+    // use the WebAssembly build, which gives identical digests.
     return undefined;
   }
 }

@@ -12,6 +12,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { ErrnoError } from '../errors.js';
 import { ingestBatch, type IngestBatch, type IngestResult } from './ingest-sync.js';
 import { scanDir, type ScanResult, type ScanTask } from './source-scan.js';
 
@@ -23,12 +24,6 @@ function workerScript(): URL {
 
 /** Folder scans per message: few enough that both workers get a share of a folder's subfolders. */
 const SCANS_PER_MESSAGE = 8;
-
-export class IngestError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
 
 interface Pending {
   resolve: (r: never) => void;
@@ -59,7 +54,7 @@ export class IngestPool {
         this.pending.delete(m.id);
         this.busy[i]!--;
         if (!p) return;
-        if (m.fatal) p.reject(Object.assign(new IngestError(m.fatal.code, m.fatal.message), { code: m.fatal.code }));
+        if (m.fatal) p.reject(new ErrnoError(m.fatal.code, m.fatal.message));
         else p.resolve((m.results ?? m.scans) as never);
       });
       w.on('error', (e) => {
@@ -74,7 +69,7 @@ export class IngestPool {
   run(batch: IngestBatch): Promise<IngestResult[]> {
     if (this.size === 0) {
       const r = ingestBatch(batch);
-      if ('fatal' in r) return Promise.reject(Object.assign(new IngestError(r.fatal.code, r.fatal.message), { code: r.fatal.code }));
+      if ('fatal' in r) return Promise.reject(new ErrnoError(r.fatal.code, r.fatal.message));
       return Promise.resolve(r.results);
     }
     return this.post<IngestResult[]>({ batch });

@@ -13,9 +13,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { hashBytes } from './hasher.js';
-import { nsToUs, objectName, type InodeMeta } from './layout.js';
+import { objectName } from './layout.js';
+import { nsToUs, type InodeMeta } from '../model/object-key.js';
 import { usToUtimeArg } from './times.js';
 import { faultPoint } from '../util/fault.js';
+import { errnoCode } from '../errors.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
 
@@ -65,7 +67,7 @@ export type IngestResult =
   | { status: 'error'; code: string };
 
 function errCode(e: unknown): string {
-  return (e as NodeJS.ErrnoException).code ?? 'EIO';
+  return errnoCode(e) ?? 'EIO';
 }
 
 function readOnce(p: Buffer, expect: IngestJob): { data: Buffer; before: fs.BigIntStats; after: fs.BigIntStats } | 'slow' {

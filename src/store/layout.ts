@@ -11,6 +11,7 @@
  */
 import path from 'node:path';
 import { HASH_BYTES } from './hasher.js';
+import type { ObjectKey } from '../model/object-key.js';
 
 export const STORE_DIR = '.snap';
 export const LATEST = '.latest';
@@ -40,26 +41,6 @@ export function layoutFor(root: string): StoreLayout {
   };
 }
 
-/**
- * The metadata an inode carries. Hard links share one inode, so two files may share a blob only
- * when all of these agree; mtime is kept to the microsecond because that is what Node can set.
- */
-export interface InodeMeta {
-  mode: number; // permission bits (& 0o7777)
-  uid: number;
-  gid: number;
-  mtimeUs: bigint;
-}
-
-export interface ObjectKey extends InodeMeta {
-  hash: Buffer;
-}
-
-/** Mtime in ns (as recorded) to the µs the inode can hold (floor, also for pre-1970 times). */
-export function nsToUs(ns: bigint): bigint {
-  const us = ns / 1000n;
-  return ns < 0n && us * 1000n !== ns ? us - 1n : us;
-}
 
 /**
  * The object file name: `<hash hex>_<mode octal>_<uid>_<gid>_<mtime µs>` plus `_r<N>` for the

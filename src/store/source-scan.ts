@@ -14,8 +14,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kind } from '../model/entry.js';
-import { recordKind, recordMatchesStat, recordName, recordOffsets, readRecord } from '../model/quick-check.js';
-import { nsToUs, objectName } from './layout.js';
+import { readRecord, recordHolds, recordName, recordOffsets } from '../model/quick-check.js';
+import { objectKeyOf } from '../model/object-key.js';
+import { objectName } from './layout.js';
+import { errnoCode } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
 
 export interface ScanTask {
@@ -63,7 +65,7 @@ export type ScanResult =
     };
 
 function errCode(e: unknown): string {
-  return (e as NodeJS.ErrnoException).code ?? 'EIO';
+  return errnoCode(e) ?? 'EIO';
 }
 
 const SLASH = Buffer.from('/');
@@ -106,9 +108,9 @@ export function scanDir(t: ScanTask): ScanResult {
       others.push({ name, rec, err: errCode(e) });
       continue;
     }
-    if (rec >= 0 && t.link && st.isFile() && recordKind(recs!, offs[rec]!) === Kind.File && recordMatchesStat(recs!, offs[rec]!, st)) {
+    if (rec >= 0 && t.link && st.isFile() && recordHolds(recs!, offs[rec]!, Kind.File, st)) {
       const rd = readRecord(recs!, offs[rec]!);
-      const objPath = path.join(t.objectsDir, rd.extra.toString('hex', 0, 1), objectName({ hash: rd.extra, mode: rd.mode, uid: rd.uid, gid: rd.gid, mtimeUs: nsToUs(rd.mtimeNs) }));
+      const objPath = path.join(t.objectsDir, rd.extra.toString('hex', 0, 1), objectName(objectKeyOf(rd.extra, rd)));
       try {
         fs.linkSync(objPath, Buffer.concat([t.stageDir, SLASH, name]));
         faultPoint('object:linked');

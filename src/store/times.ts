@@ -3,7 +3,7 @@
  * of x.123456789 s passed naively can come back as x.123455. Adding half a microsecond before the
  * truncation makes the inode hold exactly floor(ns / 1000) µs. The catalog keeps the full ns.
  */
-import { nsToUs } from './layout.js';
+import { nsToUs } from '../model/object-key.js';
 
 export function usToUtimeArg(us: bigint): number {
   const sec = us >= 0n ? us / 1_000_000n : -((-us + 999_999n) / 1_000_000n);

@@ -59,7 +59,7 @@ describe('diff', () => {
     expect(brief(back.items)).toContain('renamed keep/b.txt -> a.txt');
   });
 
-  it('compares with .latest using the stat cache, hashing only what it cannot vouch for', async () => {
+  it('compares with .latest using the quick check, hashing only what it cannot vouch for', async () => {
     const { root, latest } = newRoot();
     for (let i = 0; i < 20; i++) w(path.join(latest, `f${i}`), `file ${i}`);
     const a = await take(root, { racyWindowMs: 0 });

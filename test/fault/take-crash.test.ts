@@ -10,7 +10,8 @@ import { newRoot } from '../helpers/tmp.js';
 import { diffTrees, readTree } from '../helpers/tree.js';
 import { listSnapshots } from '../../src/ops/browse/list.js';
 import { openRoot } from '../../src/ops/shared/root.js';
-import { objectPath, nsToUs } from '../../src/store/layout.js';
+import { objectPath } from '../../src/store/layout.js';
+import { nsToUs } from '../../src/model/object-key.js';
 import { Kind } from '../../src/model/entry.js';
 
 /** Every complete snapshot's folder equals its manifest and every referenced object exists. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { take } from '../../src/ops/take/take.js';
-import { buildExcludes, DEFAULT_EXCLUDES } from '../../src/ops/take/excludes.js';
+import { buildExcludes, excludeFnOf, DEFAULT_EXCLUDES } from '../../src/ops/take/excludes.js';
 import { takeDryRun, type DryRunEntry } from '../../src/ops/take/dry-run.js';
 import { newRoot, tempDir } from '../helpers/tmp.js';
 
@@ -52,17 +52,36 @@ describe('excludes', () => {
     fs.writeFileSync(path.join(latest, 'song.!sync'), 'partial');
     fs.writeFileSync(path.join(latest, 'song.mp3'), 'music');
     fs.writeFileSync(path.join(latest, 'debug.log'), 'noise');
-    const m = buildExcludes(root, { patterns: ['*.log'] });
+    const exclude = excludeFnOf(buildExcludes(root, { patterns: ['*.log'] }));
     const seen: DryRunEntry[] = [];
-    const dry = await takeDryRun(root, { exclude: m.exclude, onEntry: (e) => seen.push(e) });
+    const dry = await takeDryRun(root, { exclude, onEntry: (e) => seen.push(e) });
     expect(fs.readdirSync(root)).toEqual(['.latest']); // no store, no lock file
     expect(dry).toMatchObject({ files: 1, bytes: 5, changedFiles: 1, excluded: 3 });
     expect(seen.map((e) => `${e.status} ${e.path}`).sort()).toEqual(['changed song.mp3', 'excluded .sync', 'excluded debug.log', 'excluded song.!sync']);
 
-    const t = await take(root, { exclude: m.exclude, racyWindowMs: 0 });
+    const t = await take(root, { exclude, racyWindowMs: 0 });
     expect(fs.readdirSync(t.path).sort()).toEqual(['song.mp3']);
-    const again = await takeDryRun(root, { exclude: m.exclude });
-    expect(again.changedFiles).toBe(0); // the stat cache vouches for song.mp3 now
-    expect((await takeDryRun(root, { exclude: m.exclude, checksum: true })).changedFiles).toBe(1);
+    const again = await takeDryRun(root, { exclude });
+    expect(again.changedFiles).toBe(0); // its quick-check record vouches for song.mp3 now
+    expect((await takeDryRun(root, { exclude, checksum: true })).changedFiles).toBe(1);
+  });
+
+  it('a dry run after a change of exclude rules answers as the take would: every file is read again', async () => {
+    const { root, latest } = newRoot();
+    fs.writeFileSync(path.join(latest, 'a.txt'), 'a');
+    fs.writeFileSync(path.join(latest, 'b.txt'), 'b');
+    const before = excludeFnOf(buildExcludes(root, { patterns: ['*.log'] }));
+    await take(root, { exclude: before, racyWindowMs: 0 });
+    expect((await takeDryRun(root, { exclude: before })).changedFiles).toBe(0);
+
+    const after = excludeFnOf(buildExcludes(root, { patterns: ['*.tmp'] }));
+    const dry = await takeDryRun(root, { exclude: after });
+    const real = await take(root, { exclude: after, racyWindowMs: 0 });
+    expect(dry.changedFiles).toBe(2);
+    expect(real.hashedFiles).toBe(dry.changedFiles);
+    expect(real.newObjects).toBe(0); // read again, stored once
+    // Under the new rules the records are trusted again, by the take and by its preview.
+    expect((await takeDryRun(root, { exclude: after })).changedFiles).toBe(0);
+    expect((await take(root, { exclude: after, racyWindowMs: 0 })).hashedFiles).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isSafeName, showName, splitRelative, joinPath } from '../../src/util/paths.js';
-import { nsToUs, objectName, parseObjectName, snapshotNameFor } from '../../src/store/layout.js';
+import { objectName, parseObjectName, snapshotNameFor } from '../../src/store/layout.js';
+import { nsToUs } from '../../src/model/object-key.js';
 import { usToUtimeArg } from '../../src/store/times.js';
 
 describe('names and paths', () => {

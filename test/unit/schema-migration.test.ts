@@ -11,7 +11,7 @@ import { Catalog } from '../../src/catalog/catalog.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('catalog schema migrations', () => {
-  it('upgrades a v1 catalog, keeping trees and snapshots and dropping the stat cache', () => {
+  it('upgrades a v1 catalog, keeping trees and snapshots and dropping its per-file quick-check rows', () => {
     const file = path.join(tempDir(), 'catalog.db');
     const db = openDatabase(file);
     db.exec(MIGRATIONS[1]!);
@@ -28,9 +28,28 @@ describe('catalog schema migrations', () => {
       expect(c.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       expect(c.listSnapshots().map((s) => s.name)).toEqual(['2026-01-01_00.00.00']);
       const tables = (c.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
-      expect(tables).toContain('dir_cache');
-      expect(tables).not.toContain('stat_cache');
-      expect(c.getDirCache(Buffer.alloc(0))).toBeUndefined();
+      expect(tables).toContain('quick_check');
+      expect(tables.filter((t) => t !== 'quick_check' && /cache/.test(t))).toEqual([]);
+      expect(c.quickCheck(Buffer.alloc(0))).toBeUndefined();
+    } finally {
+      c.close();
+    }
+  });
+
+  it('upgrades a v2 catalog, keeping its quick-check records and the rules they were written under', () => {
+    const file = path.join(tempDir(), 'catalog.db');
+    const db = openDatabase(file);
+    db.exec(MIGRATIONS[1]!);
+    db.exec(MIGRATIONS[2]!);
+    db.pragma('user_version = 2');
+    db.prepare(`INSERT INTO dir_cache (dir, digest, records) VALUES (?, ?, ?)`).run(Buffer.from('a'), Buffer.alloc(32, 2), Buffer.from('recs'));
+    db.prepare(`INSERT INTO internal (key, value) VALUES ('dir_cache.excludes', 'k1')`).run();
+    db.close();
+
+    const c = Catalog.open(file);
+    try {
+      expect(c.quickCheck(Buffer.from('a'))).toEqual({ digest: Buffer.alloc(32, 2), records: Buffer.from('recs') });
+      expect(c.getInternal('quick_check.excludes')).toBe('k1');
     } finally {
       c.close();
     }

@@ -38,7 +38,7 @@ export function registerDiff(program: Command): void {
       if (!o.quiet) {
         const s = r.summary;
         const total = s.added + s.removed + s.changed + s.renamed;
-        const read = o.verbose && r.b === '.latest' ? `; read ${plural(r.hashedFiles, 'file')} (${formatBytes(r.hashedBytes)}) the stat cache could not vouch for; ${formatSeconds(r.seconds)}` : '';
+        const read = o.verbose && r.b === '.latest' ? `; read ${plural(r.hashedFiles, 'file')} (${formatBytes(r.hashedBytes)}) the quick check could not vouch for; ${formatSeconds(r.seconds)}` : '';
         io.err(
           total === 0
             ? `snap: no differences between ${r.a} and ${r.b}${read}\n`

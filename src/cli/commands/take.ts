@@ -59,7 +59,7 @@ export function registerTake(program: Command): void {
                 `${formatBytes(r.newBytes)} new in ${plural(r.newObjects, 'blob')}, ${formatBytes(r.dedupBytes)} shared${rot}; ` +
                 `${formatSeconds(r.seconds)}\n`,
             );
-            if (o.verbose) io.err(`snap: read and hashed ${plural(r.hashedFiles, 'file')} (${formatBytes(r.hashedBytes)}); the rest were unchanged (stat cache)\n`);
+            if (o.verbose) io.err(`snap: read and hashed ${plural(r.hashedFiles, 'file')} (${formatBytes(r.hashedBytes)}); the rest were unchanged (quick check)\n`);
           }
           io.out(r.path + '\n'); // last line of stdout, as the seed script prints its folder
         }

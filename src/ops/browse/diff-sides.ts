@@ -1,12 +1,13 @@
 /**
  * The two things `snap diff` can compare, behind one listing interface: a snapshot (its catalog
- * trees) or `.latest` as it is now (the live folder, hashed only where the stat cache cannot
- * vouch for a file's content).
+ * trees) or `.latest` as it is now (the live folder, hashed only where the quick check cannot
+ * vouch for a file's content). The records serve diff only as content hashes of files whose
+ * stat fields still match, which holds whatever exclude rules they were written under.
  */
 import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Catalog } from '../../catalog/catalog.js';
-import { folderRecords, knownHash } from '../take/quick-check.js';
+import { knownHash, recordsByName } from '../../model/quick-check.js';
 import { Kind, type EntryMeta } from '../../model/entry.js';
 import { readSourceFile } from '../../store/blobfile.js';
 import { joinPath } from '../../util/paths.js';
@@ -18,7 +19,7 @@ export interface SideEntry extends EntryMeta {
   kind: Kind;
   size: number;
   target?: Buffer;
-  /** Files: the content hash, known (catalog, stat cache) or computed on demand. */
+  /** Files: the content hash, known (catalog, quick-check record) or computed on demand. */
   hash?: Buffer;
   getHash?: () => Promise<Buffer | undefined>;
   /** Folders: the catalog tree id (snapshot side) ... */
@@ -59,7 +60,7 @@ export function snapshotSide(catalog: Catalog, label: string, rootTree: number):
 }
 
 export interface LiveSideOptions {
-  /** The catalog, for its stat cache (the quick check); undefined: hash everything compared. */
+  /** The catalog, for its quick-check records; undefined: hash everything compared. */
   catalog?: Catalog;
   exclude?: (rel: Buffer, isDir: boolean) => boolean;
   warnings: Warnings;
@@ -86,7 +87,8 @@ export function liveSide(top: string, opts: LiveSideOptions): Side {
         throw e;
       }
       names.sort(Buffer.compare);
-      const cache = opts.catalog ? folderRecords(opts.catalog, rel) : undefined;
+      const row = opts.catalog?.quickCheck(rel);
+      const byName = row ? recordsByName(row.records) : undefined;
       const out: SideEntry[] = [];
       for (const name of names) {
         const childAbs = joinPath(abs, name);
@@ -104,10 +106,13 @@ export function liveSide(top: string, opts: LiveSideOptions): Side {
         if (isDir) {
           out.push({ name, kind: Kind.Dir, ...meta, size: 0, abs: childAbs });
         } else if (st.isSymbolicLink()) {
-          const target = await fsp.readlink(childAbs, { encoding: 'buffer' }).catch(() => undefined);
+          const target = await fsp.readlink(childAbs, { encoding: 'buffer' }).catch((e: unknown) => {
+            if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'EINVAL') return undefined; // gone or replaced since the lstat
+            throw e;
+          });
           if (target) out.push({ name, kind: Kind.Symlink, ...meta, size: target.length, target });
         } else if (st.isFile()) {
-          const known = knownHash(cache?.get(name.toString('latin1')), st);
+          const known = row ? knownHash(row.records, byName!, name, st) : undefined;
           let memo: Promise<Buffer | undefined> | undefined;
           out.push({
             name,

@@ -4,8 +4,8 @@
  *
  * Two snapshots are compared tree by tree from the catalog: folders with the same Merkle tree id
  * are identical and skipped without being listed, so the cost follows the change, not the size.
- * Against `.latest` the live folder is walked; a file's content is taken from the stat cache
- * when (dev, inode, size, mtime, ctime) match the last take's row, and hashed otherwise.
+ * Against `.latest` the live folder is walked; a file's content is taken from its quick-check
+ * record when that still holds (src/model/quick-check.ts), and hashed otherwise.
  *
  * Each difference is one item:
  *   added / removed   a path on one side only (a whole folder lists the folder and everything
@@ -60,7 +60,7 @@ export interface DiffResult {
   b: string;
   items: DiffItem[];
   summary: { added: number; removed: number; changed: number; renamed: number };
-  /** Live files read and hashed because the stat cache could not vouch for them. */
+  /** Live files read and hashed because the quick check could not vouch for them. */
   hashedFiles: number;
   hashedBytes: number;
   warnings: Warning[];

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { createHash } from '../../store/hasher.js';
-import { objectPath, type ObjectKey, type StoreLayout } from '../../store/layout.js';
+import { objectPath, type StoreLayout } from '../../store/layout.js';
+import { type ObjectKey } from '../../model/object-key.js';
 import { SnapError, errnoCode } from '../../errors.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;

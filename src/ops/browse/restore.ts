@@ -30,11 +30,12 @@ import { getSnapshotOrThrow, lookupPath } from '../shared/snapshot-tree.js';
 import { finishDir } from '../shared/place.js';
 import { copyVerified } from './restore-copy.js';
 import { Kind, type Entry } from '../../model/entry.js';
-import { nsToUs } from '../../store/layout.js';
+import { objectKeyOf } from '../../model/object-key.js';
 import { nsToUtimeArg } from '../../store/times.js';
 import { assertSafeName, joinPath, showName, splitRelative, toBuf } from '../../util/paths.js';
 import { SnapError, errnoCode, wrapFsError } from '../../errors.js';
 import { Limiter, allSettledOrThrow } from '../../util/limit.js';
+import { lstatOrUndefined } from '../../util/fs.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
@@ -81,15 +82,6 @@ interface Ctx {
   onProgress?: (p: RestoreProgress) => void;
 }
 
-async function lstatOrUndefined(p: Buffer | string): Promise<fs.Stats | undefined> {
-  try {
-    return await fsp.lstat(p);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
 /** A short name beside `target` for writing a replacement before renaming it into place. */
 function besideName(parent: Buffer): Buffer {
   return joinPath(parent, Buffer.from(`.snap-restore-${randomBytes(6).toString('hex')}`));
@@ -102,7 +94,7 @@ function splitTarget(target: Buffer): { parent: Buffer; name: Buffer } {
 
 async function writeFile(ctx: Ctx, dest: Buffer, entry: Entry, shown: string): Promise<void> {
   const { layout, catalog, asRoot } = ctx.root;
-  const key = { hash: entry.hash!, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeUs: nsToUs(entry.mtimeNs) };
+  const key = objectKeyOf(entry.hash!, entry);
   const replicas = catalog.getObject(key)?.replicas ?? 1;
   const fh = await fsp.open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
@@ -135,7 +127,7 @@ async function putLeaf(ctx: Ctx, dest: Buffer, entry: Entry, shown: string): Pro
   if (!ctx.force) {
     await write(dest);
   } else {
-    const existing = await lstatOrUndefined(dest);
+    const existing = lstatOrUndefined(dest);
     if (existing?.isDirectory()) {
       throw new SnapError('EXISTS', `${showName(dest)} is a folder, but the snapshot has a ${entry.kind === Kind.File ? 'file' : 'symlink'} there`, {
         hint: 'move that folder away and run the restore again (linksnap never deletes a folder of yours)',
@@ -162,9 +154,9 @@ async function putLeaf(ctx: Ctx, dest: Buffer, entry: Entry, shown: string): Pro
 /** Make the folder `dest` (fresh; with force an existing real folder is reused). */
 async function makeFolder(ctx: Ctx, dest: Buffer): Promise<void> {
   if (ctx.force) {
-    const existing = await lstatOrUndefined(dest);
+    const existing = lstatOrUndefined(dest);
     if (existing?.isDirectory()) {
-      await fsp.chmod(dest, (existing.mode & 0o7777) | 0o700); // we must be able to fill it
+      await fsp.chmod(dest, Number(existing.mode & 0o7777n) | 0o700); // we must be able to fill it
       return;
     }
     if (existing) {
@@ -214,7 +206,7 @@ function resolveTarget(to: string, name: Buffer): Buffer {
 
 /** Remove what a failed non-force restore created (folders may be 0500 by then). */
 async function removeCreated(p: Buffer): Promise<void> {
-  const st = await lstatOrUndefined(p);
+  const st = lstatOrUndefined(p);
   if (!st) return;
   if (st.isDirectory()) {
     await fsp.chmod(p, 0o700);
@@ -239,7 +231,7 @@ export async function restore(rootArg: string, snapshotName: string, opts: Resto
     const name = parts.length > 0 ? parts[parts.length - 1]! : Buffer.from(snap.name);
     const target = resolveTarget(opts.to, name);
     const force = opts.force ?? false;
-    const existing = await lstatOrUndefined(target);
+    const existing = lstatOrUndefined(target);
     if (existing && !force) {
       throw new SnapError('EXISTS', `${showName(target)} already exists`, {
         hint: 'choose another --to, or pass --force to merge into it (files in the way are replaced, nothing else is deleted)',

@@ -11,11 +11,11 @@
  * From the catalog; read-only, no lock.
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { openRoot } from '../shared/root.js';
 import { SHARED, exclusiveUsage, storeTotals, treeEdges } from '../../catalog/history-queries.js';
 import type { Catalog, SnapshotRow } from '../../catalog/catalog.js';
+import { listDir, lstatOrUndefined } from '../../util/fs.js';
 
 export interface SnapshotStats {
   name: string;
@@ -94,10 +94,10 @@ function treeOwners(catalog: Catalog, snaps: readonly SnapshotRow[]): Map<number
 async function diskUsage(objectsDir: string): Promise<number> {
   let total = 0;
   const seen = new Set<bigint>();
-  for (const fan of await fsp.readdir(objectsDir).catch(() => [] as string[])) {
+  for (const fan of listDir(objectsDir)) {
     const dir = path.join(objectsDir, fan);
-    for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-      const st = await fsp.lstat(path.join(dir, name), { bigint: true }).catch(() => undefined);
+    for (const name of listDir(dir)) {
+      const st = lstatOrUndefined(path.join(dir, name));
       if (!st?.isFile() || seen.has(st.ino)) continue;
       seen.add(st.ino);
       total += Number(st.blocks) * 512;

@@ -24,7 +24,8 @@ import { DEFAULT_CONCURRENCY, type TransferProgress } from '../../replica/defaul
 import { readHead } from '../../replica/listing.js';
 import { Catalog } from '../../catalog/catalog.js';
 import { catalogFileProblems, checkpointToSingleFile, distinctContents, resetForLocalStore, variantsOf, type ObjectVariant } from '../../catalog/replica-queries.js';
-import { objectPath, type ObjectKey, type StoreLayout } from '../../store/layout.js';
+import { objectPath, type StoreLayout } from '../../store/layout.js';
+import { type ObjectKey } from '../../model/object-key.js';
 import { copyToTmp, hashStoredFile, tmpName } from '../../store/blobfile.js';
 import { fsyncDir, syncFileSystem } from '../../store/durability.js';
 import { nsToUtimeArg } from '../../store/times.js';
@@ -34,6 +35,7 @@ import { parseReplicaUrl } from '../../replica/url.js';
 import { Limiter, allSettledOrThrow } from '../../util/limit.js';
 import { SnapError, errnoCode, wrapFsError } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
+import { lexists } from '../../util/fs.js';
 
 export interface PullOptions {
   endpoint?: string;
@@ -58,13 +60,6 @@ export interface PullResult {
   /** Local (content, metadata) objects published. */
   objects: number;
   seconds: number;
-}
-
-async function exists(p: string | Buffer): Promise<boolean> {
-  return fsp.lstat(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 export async function pull(urlArg: string, rootArg: string, opts: PullOptions = {}): Promise<PullResult> {
@@ -128,7 +123,7 @@ async function pullLocked(
     const names = selectSnapshots(cat, opts.snapshots);
     resetForLocalStore(cat);
     for (const n of names) {
-      if ((await exists(path.join(layout.root, n))) || (await exists(path.join(layout.staging, n)))) {
+      if ((lexists(path.join(layout.root, n))) || (lexists(path.join(layout.staging, n)))) {
         throw new SnapError('EXISTS', `${path.join(layout.root, n)} already exists`, { hint: 'pull into an empty folder' });
       }
     }

@@ -34,7 +34,7 @@ import {
   type ReplicaHead,
 } from '../../replica/layout.js';
 import { Limiter, allSettledOrThrow } from '../../util/limit.js';
-import { SnapError, errnoCode, wrapFsError } from '../../errors.js';
+import { SnapError, errnoCode, isSnapError, wrapFsError } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
 
 import { DEFAULT_CONCURRENCY, type TransferProgress } from '../../replica/defaults.js';
@@ -253,7 +253,8 @@ async function loadRemoteCatalog(client: ReplicaClient, ref: CatalogRef, file: s
   if (got.blake3 !== ref.blake3) return undefined;
   try {
     return Catalog.open(file, { readonly: true });
-  } catch {
-    return undefined;
+  } catch (e) {
+    if (isSnapError(e) && e.code === 'CATALOG') return undefined; // damaged: treated as gone
+    throw e;
   }
 }

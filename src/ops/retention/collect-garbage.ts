@@ -3,9 +3,9 @@
  * counts are never used to decide; they are only a cross-check in verify.
  *
  * Order: catalog rows go first (one transaction), files after. A crash in between leaves files
- * the catalog does not know: strays, which the next full gc removes and which a take never
- * trusts (it replaces an unknown object file instead of linking to it). So a gc killed at any
- * point leaves every complete snapshot's objects in place (test/fault/gc-crash.test.ts).
+ * the catalog does not know (strays), never a row without its file: a gc killed at any point
+ * leaves every complete snapshot's objects in place (test/fault/gc-crash.test.ts). The next
+ * full gc (`snap gc`) removes the strays.
  *
  * Concurrency: every run that writes objects or rows (take, prune, gc, materialize) holds the
  * root's lock, so a gc never sees a take's uncommitted objects. No grace period is needed
@@ -14,9 +14,9 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Root } from '../shared/root.js';
-import { listDir } from '../shared/recover.js';
 import { objectPath, parseObjectName } from '../../store/layout.js';
 import { faultPoint } from '../../util/fault.js';
+import { listDir, lstatOrUndefined } from '../../util/fs.js';
 
 export interface GcResult {
   /** Unreferenced objects removed (rows and every replica file). */
@@ -67,24 +67,24 @@ export async function collectGarbage(root: Root, opts: GcOptions = {}): Promise<
 async function sweepStrays(root: Root, result: GcResult, dryRun: boolean): Promise<void> {
   const { catalog, layout } = root;
   const drop = async (p: string) => {
-    const st = await fsp.lstat(p).catch(() => undefined);
+    const st = lstatOrUndefined(p);
     result.strays++;
-    result.strayBytes += st?.isFile() ? st.size : 0;
+    result.strayBytes += st?.isFile() ? Number(st.size) : 0;
     if (!dryRun) {
       await fsp.rm(p, { force: true, recursive: true });
       faultPoint('gc:stray-removed');
     }
   };
-  for (const fan of await listDir(layout.objects)) {
+  for (const fan of listDir(layout.objects)) {
     const dir = path.join(layout.objects, fan);
-    const st = await fsp.lstat(dir).catch(() => undefined);
+    const st = lstatOrUndefined(dir);
     if (!st) continue;
     // Fan-out folders are the first hash byte in hex; anything else here is not linksnap's.
     if (!st.isDirectory() || !/^[0-9a-f]{2}$/.test(fan)) {
       await drop(dir);
       continue;
     }
-    for (const name of await listDir(dir)) {
+    for (const name of listDir(dir)) {
       const parsed = parseObjectName(name);
       const row = parsed && parsed.key.hash.toString('hex', 0, 1) === fan ? catalog.getObject(parsed.key) : undefined;
       if (row && parsed!.replica < row.replicas) continue;

@@ -3,8 +3,9 @@
  * every stray file in .snap/objects; empty .snap/trash after unlocking.
  */
 import { openRoot, lockRoot } from '../shared/root.js';
-import { recover, emptyTrash, listDir } from '../shared/recover.js';
+import { recover, emptyTrash } from '../shared/recover.js';
 import { collectGarbage, type GcResult } from './collect-garbage.js';
+import { listDir } from '../../util/fs.js';
 
 export interface GcReport extends GcResult {
   /** Leftovers of interrupted runs removed (or, with dryRun, found). */
@@ -33,9 +34,9 @@ export async function gc(rootArg: string, opts: { dryRun?: boolean; waitMs?: num
     const { layout, catalog } = root;
     let leftovers: Pick<GcReport, 'tmpFiles' | 'stagingFolders' | 'unfinishedRemovals'>;
     if (dryRun) {
-      const staged = await listDir(layout.staging);
+      const staged = listDir(layout.staging);
       leftovers = {
-        tmpFiles: (await listDir(layout.tmp)).length,
+        tmpFiles: (listDir(layout.tmp)).length,
         // A staged folder of a committed snapshot is published by recovery, not removed.
         stagingFolders: staged.filter((n) => catalog.getSnapshot(n)?.state !== 'complete').length,
         unfinishedRemovals: catalog.listSnapshots().filter((s) => s.state === 'deleting').length,
@@ -44,7 +45,7 @@ export async function gc(rootArg: string, opts: { dryRun?: boolean; waitMs?: num
       const rec = await recover(root);
       leftovers = { tmpFiles: rec.tmpFilesRemoved, stagingFolders: rec.stagingRemoved.length, unfinishedRemovals: rec.prunesFinished.length };
     }
-    const trashFolders = (await listDir(layout.trash)).length;
+    const trashFolders = (listDir(layout.trash)).length;
     const swept = await collectGarbage(root, { dryRun, sweepStrays: true });
     report = { ...swept, ...leftovers, trashFolders, seconds: 0 };
   } finally {

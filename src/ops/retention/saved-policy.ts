@@ -4,7 +4,7 @@
  */
 import type { Catalog } from '../../catalog/catalog.js';
 import { DEFAULT_POLICY, RULES, isEmptyPolicy, type RetentionPolicy, type Rule } from './policy.js';
-import { SnapError } from '../../errors.js';
+import { SnapError, isSnapError } from '../../errors.js';
 
 /** Saved key -> policy rule. */
 export const POLICY_KEYS: Readonly<Record<string, Rule>> = Object.freeze(Object.fromEntries(RULES.map((r) => [`keep.${r}`, r])));
@@ -30,7 +30,8 @@ export function savedPolicy(catalog: Catalog): RetentionPolicy | undefined {
     if (!rule) continue;
     try {
       policy[rule] = parseCount(key, value);
-    } catch {
+    } catch (e) {
+      if (!isSnapError(e)) throw e;
       throw new SnapError('CATALOG', `the saved setting ${key}=${JSON.stringify(value)} is not a positive integer`, {
         hint: `fix it: snap config <root> ${key}=<n>  (or --unset ${key})`,
       });

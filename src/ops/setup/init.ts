@@ -9,7 +9,8 @@ import path from 'node:path';
 import { withLockedRoot } from '../shared/root.js';
 import { findSource } from '../shared/source.js';
 import { LATEST, STORE_DIR } from '../../store/layout.js';
-import { SnapError, errnoCode, wrapFsError } from '../../errors.js';
+import { SnapError } from '../../errors.js';
+import { lstatOrUndefined } from '../../util/fs.js';
 
 export interface InitOptions {
   /** The folder to back up; `.latest` becomes a symlink to it. Without it, an empty folder. */
@@ -22,15 +23,6 @@ export interface InitResult {
   /** The folder `.latest` resolves to. */
   source: string;
   created: { root: boolean; latest: boolean; store: boolean };
-}
-
-function lstatOrUndefined(p: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(p);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return undefined;
-    throw wrapFsError(e, `looking at ${p}`);
-  }
 }
 
 export async function init(rootArg: string, opts: InitOptions = {}): Promise<InitResult> {

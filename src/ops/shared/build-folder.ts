@@ -24,12 +24,14 @@ import { finishDir, makeDir, placeSymlink } from './place.js';
 import { walkTree, MAX_TREE_DEPTH } from './snapshot-tree.js';
 import type { Catalog, SnapshotRow } from '../../catalog/catalog.js';
 import { Kind, type EntryMeta } from '../../model/entry.js';
-import { SNAPSHOT_NAME_RE, nsToUs, type ObjectKey } from '../../store/layout.js';
+import { SNAPSHOT_NAME_RE } from '../../store/layout.js';
+import { objectKeyOf, type ObjectKey } from '../../model/object-key.js';
 import { fsyncDir, syncFileSystem } from '../../store/durability.js';
 import { nsToUtimeArg } from '../../store/times.js';
 import { joinPath, showName } from '../../util/paths.js';
 import { faultPoint } from '../../util/fault.js';
 import { SnapError, errnoCode } from '../../errors.js';
+import { lexists } from '../../util/fs.js';
 
 export interface MaterializedSnapshot {
   name: string;
@@ -113,7 +115,7 @@ export async function buildSnapshot(
         counts.symlinks++;
       } else if (entry.kind === Kind.File) {
         if (!entry.hash) throw new SnapError('CATALOG', `file ${showName(rel)} of ${snap.name} has no hash in the catalog`);
-        const key: ObjectKey = { hash: entry.hash, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtimeUs: nsToUs(entry.mtimeNs) };
+        const key = objectKeyOf(entry.hash, entry);
         const size = entry.size;
         pending.push(
           place(key, size, dest).then((how) => {
@@ -140,13 +142,6 @@ export async function buildSnapshot(
 
 export function emptyCounts(name: string, p: string): MaterializedSnapshot {
   return { name, path: p, files: 0, dirs: 0, symlinks: 0, bytes: 0, linked: 0, copied: 0 };
-}
-
-export async function lexists(p: string | Buffer): Promise<boolean> {
-  return fsp.lstat(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Rename, making a read-only folder being moved writable first (moving a folder rewrites its `..`). */
@@ -185,7 +180,7 @@ export async function rebuildInPlace(root: Root, snap: SnapshotRow, placer: Obje
   const ready = path.join(layout.staging, snap.name);
   await renameDir(building, ready);
   faultPoint('materialize:staged');
-  if (await lexists(final)) {
+  if (lexists(final)) {
     await renameDir(final, path.join(layout.trash, `${snap.name}.old-${randomBytes(4).toString('hex')}`));
     faultPoint('materialize:old-moved');
   }

@@ -4,11 +4,13 @@
  */
 import fsp from 'node:fs/promises';
 import type { Root } from './root.js';
-import { objectKeyString, objectPath, type ObjectKey } from '../../store/layout.js';
+import { objectKeyString, objectPath } from '../../store/layout.js';
+import { type ObjectKey } from '../../model/object-key.js';
 import { applyInodeMeta, copyToTmp, publish, writeTmpFile } from '../../store/blobfile.js';
-import { SnapError, errnoCode } from '../../errors.js';
+import { ErrnoError, SnapError, errnoCode } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
 import { markDirty } from './dirty.js';
+import { lexists, lstatOrUndefined } from '../../util/fs.js';
 
 export interface ContentSource {
   /** The whole content in memory (small files). */
@@ -41,11 +43,11 @@ async function linkWithLimit(p: string, dest: Buffer | string): Promise<void> {
   if (TEST_LINK_LIMIT > 0) {
     // Count synchronously, as the kernel checks atomically: concurrent links must not all pass.
     if (!testLinkCounts.has(p)) {
-      const nlink = (await fsp.lstat(p).catch(() => undefined))?.nlink ?? 0;
+      const nlink = Number(lstatOrUndefined(p)?.nlink ?? 0n);
       if (!testLinkCounts.has(p)) testLinkCounts.set(p, nlink);
     }
     const n = testLinkCounts.get(p)!;
-    if (n >= TEST_LINK_LIMIT) throw Object.assign(new Error(`EMLINK (test limit ${TEST_LINK_LIMIT})`), { code: 'EMLINK' });
+    if (n >= TEST_LINK_LIMIT) throw new ErrnoError('EMLINK', `EMLINK (test limit ${TEST_LINK_LIMIT})`, p);
     testLinkCounts.set(p, n + 1);
   }
   await fsp.link(p, dest);
@@ -125,11 +127,7 @@ export class ObjectPlacer {
         const code = errnoCode(e);
         if (code === 'ENOENT') {
           // Either the object or the destination folder is missing; only the former is ours.
-          try {
-            await fsp.lstat(p);
-          } catch {
-            throw new ObjectMissing(key, p);
-          }
+          if (!lexists(p)) throw new ObjectMissing(key, p);
           throw e;
         }
         if (code !== 'EMLINK') throw e;

@@ -8,6 +8,7 @@ import type { Root } from './root.js';
 import { fsyncDir } from '../../store/durability.js';
 import { trashPath } from './remove.js';
 import { errnoCode } from '../../errors.js';
+import { lexists, listDir } from '../../util/fs.js';
 
 export interface RecoveryReport {
   tmpFilesRemoved: number;
@@ -16,25 +17,6 @@ export interface RecoveryReport {
   stagingPublished: string[];
   /** Prunes that were interrupted and have now been finished. */
   prunesFinished: string[];
-}
-
-/** A folder's names, or none when it does not exist. */
-export async function listDir(dir: string): Promise<string[]> {
-  try {
-    return await fsp.readdir(dir);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT') return [];
-    throw e;
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fsp.lstat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Delete a folder tree, first making its folders writable (snapshots keep read-only modes). */
@@ -59,16 +41,16 @@ export async function recover(root: Root): Promise<RecoveryReport> {
   const { layout, catalog } = root;
   const report: RecoveryReport = { tmpFilesRemoved: 0, stagingRemoved: [], stagingPublished: [], prunesFinished: [] };
 
-  for (const name of await listDir(layout.tmp)) {
+  for (const name of listDir(layout.tmp)) {
     await fsp.rm(path.join(layout.tmp, name), { force: true, recursive: true });
     report.tmpFilesRemoved++;
   }
 
-  for (const name of await listDir(layout.staging)) {
+  for (const name of listDir(layout.staging)) {
     const staged = path.join(layout.staging, name);
     const snap = catalog.getSnapshot(name);
     const final = path.join(layout.root, name);
-    if (snap && snap.state === 'complete' && !(await exists(final))) {
+    if (snap && snap.state === 'complete' && !(lexists(final))) {
       // The catalog commit happened, the rename did not: the staged folder is complete.
       await fsp.rename(staged, final);
       await fsyncDir(layout.root);
@@ -82,7 +64,7 @@ export async function recover(root: Root): Promise<RecoveryReport> {
   for (const snap of catalog.listSnapshots()) {
     if (snap.state !== 'deleting') continue;
     const folder = path.join(layout.root, snap.name);
-    if (await exists(folder)) await fsp.rename(folder, await trashPath(layout.trash, snap.name));
+    if (lexists(folder)) await fsp.rename(folder, await trashPath(layout.trash, snap.name));
     catalog.deleteSnapshot(snap.name);
     report.prunesFinished.push(snap.name);
   }
@@ -91,5 +73,5 @@ export async function recover(root: Root): Promise<RecoveryReport> {
 
 /** Empty .snap/trash; run after the lock is released so a big delete never delays the next run. */
 export async function emptyTrash(root: { layout: { trash: string } }): Promise<void> {
-  for (const name of await listDir(root.layout.trash)) await removeTree(path.join(root.layout.trash, name));
+  for (const name of listDir(root.layout.trash)) await removeTree(path.join(root.layout.trash, name));
 }

@@ -28,8 +28,12 @@ export function findSource(root: string): Source {
   let st: fs.Stats;
   try {
     st = fs.statSync(latest);
-  } catch {
-    throw new SnapError('NO_LATEST', `${latest} is a symlink that does not point to a directory`, { hint: hints });
+  } catch (e) {
+    const code = errnoCode(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') {
+      throw new SnapError('NO_LATEST', `${latest} is a symlink that does not point to a directory`, { hint: hints });
+    }
+    throw new SnapError('NO_LATEST', `cannot access ${latest}: ${(e as Error).message}`);
   }
   if (!st.isDirectory()) {
     const what = lst.isSymbolicLink() ? 'a symlink that does not point to a directory' : 'not a directory';

@@ -2,9 +2,10 @@
  * `snap take --dry-run`: what a take would store and what it would leave out, changing nothing.
  *
  * Walks `.latest` exactly as a take would (same excludes, same kinds), reading metadata only. A
- * file is "unchanged" when the stat cache of the last take vouches for it (dev, inode, size,
- * mtime, ctime) — a take would not read it — and "changed" otherwise: new or modified, so a take
- * would read and hash it (its content may still turn out to be in the store already).
+ * file is "unchanged" when its quick-check record holds (src/model/quick-check.ts) — a take
+ * would not read it — and "changed" otherwise: new or modified, so a take would read and hash it
+ * (its content may still turn out to be in the store already). Records written under other
+ * exclude rules vouch for nothing, exactly as in a take.
  *
  * Nothing is created: no store, no catalog, no lock file. The catalog, when there is one, is
  * opened read-only; no lock is taken, so the listing is a preview, not a promise.
@@ -14,13 +15,14 @@ import fsp from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { resolveRoot, openRoot, type Root } from '../shared/root.js';
 import { findSource } from '../shared/source.js';
-import { folderRecords, knownHash } from './quick-check.js';
+import { RULES_SETTING, knownHash, recordsByName, recordsTrusted, rulesKeyOf } from '../../model/quick-check.js';
 import { layoutFor } from '../../store/layout.js';
 import { joinPath, showName } from '../../util/paths.js';
 import { errnoCode } from '../../errors.js';
+import type { ExcludeFn } from './excludes.js';
 
 /**
- * changed: a file a take would read and hash; unchanged: a file the stat cache vouches for;
+ * changed: a file a take would read and hash; unchanged: a file the quick check vouches for;
  * included: a folder or symlink (recorded from its metadata); excluded: left out by an exclude
  * rule (a folder's contents are not visited); skipped: special files and unreadable paths.
  */
@@ -36,7 +38,7 @@ export interface DryRunEntry {
 }
 
 export interface DryRunOptions {
-  exclude?: (rel: Buffer, isDir: boolean) => boolean;
+  exclude?: ExcludeFn;
   checksum?: boolean;
   /** Called for every entry as the walk meets it (folders before their contents). */
   onEntry?: (e: DryRunEntry) => void;
@@ -60,6 +62,8 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
   const source = findSource(rootPath);
   const hasCatalog = existsSync(layoutFor(rootPath).catalog);
   const root: Root | undefined = hasCatalog ? openRoot(rootPath, { readonly: true }) : undefined;
+  // A take under other exclude rules starts its records afresh (take.ts): so does its preview.
+  const trusted = !opts.checksum && root !== undefined && recordsTrusted(root.catalog.getInternal(RULES_SETTING), rulesKeyOf(opts.exclude));
   const r: DryRunResult = { dryRun: true, source: source.real, files: 0, dirs: 0, symlinks: 0, bytes: 0, changedFiles: 0, changedBytes: 0, excluded: 0, skipped: 0 };
   const emit = (e: DryRunEntry) => opts.onEntry?.(e);
 
@@ -77,7 +81,8 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
       throw e;
     }
     names.sort(Buffer.compare);
-    const cache = !opts.checksum && root ? folderRecords(root.catalog, rel) : undefined;
+    const row = trusted ? root!.catalog.quickCheck(rel) : undefined;
+    const byName = row ? recordsByName(row.records) : undefined;
     const dirs: [Buffer, Buffer][] = [];
     for (const name of names) {
       const childAbs = joinPath(abs, name);
@@ -109,7 +114,7 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
         const size = Number(st.size);
         r.files++;
         r.bytes += size;
-        const changed = !knownHash(cache?.get(name.toString('latin1')), st);
+        const changed = !row || !knownHash(row.records, byName!, name, st);
         if (changed) {
           r.changedFiles++;
           r.changedBytes += size;

@@ -57,6 +57,21 @@ export interface ExcludeMatcher {
 /** An exclude predicate, optionally carrying its rules' key (ExcludeMatcher.key). */
 export type ExcludeFn = ((rel: Buffer, isDir: boolean) => boolean) & { key?: string };
 
+/**
+ * A matcher as the predicate take, dry-run and diff accept, carrying its rules' key (so a take's
+ * quick-check records are reused under the same rules); undefined when no rule is active. With
+ * `onExcluded`, every path left out is reported too.
+ */
+export function excludeFnOf(m: ExcludeMatcher, onExcluded?: (rel: Buffer, isDir: boolean) => void): ExcludeFn | undefined {
+  if (m.empty) return undefined;
+  const fn = (rel: Buffer, isDir: boolean) => {
+    const out = m.exclude(rel, isDir);
+    if (out) onExcluded?.(rel, isDir);
+    return out;
+  };
+  return Object.assign(fn, { key: m.key });
+}
+
 /** A pattern as "one char per byte", matching how paths are presented to the library. */
 function asBytes(s: string): string {
   return Buffer.from(s, 'utf8').toString('latin1');

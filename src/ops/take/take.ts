@@ -15,6 +15,8 @@ import { openRoot, lockRoot, resolveRoot, type Root } from '../shared/root.js';
 import { findSource } from '../shared/source.js';
 import { recover, emptyTrash } from '../shared/recover.js';
 import { SourceWalker, type WalkOptions } from './walker.js';
+import { FolderWalk } from './folder-walk.js';
+import { RULES_SETTING, recordsTrusted, rulesKeyOf } from '../../model/quick-check.js';
 import { finishDir } from '../shared/place.js';
 import { rotate } from '../retention/rotate.js';
 import { collectGarbage, type GcResult } from '../retention/collect-garbage.js';
@@ -29,6 +31,7 @@ import { clearDirty, isDirty, markDirty } from '../shared/dirty.js';
 import { IngestPool } from '../../store/ingest-pool.js';
 import { trace } from '../../util/trace.js';
 import type { ExcludeFn } from './excludes.js';
+import { lexists } from '../../util/fs.js';
 
 export interface TakeOptions {
   /**
@@ -73,13 +76,6 @@ export interface TakeResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function exists(p: string): Promise<boolean> {
-  return fsp.lstat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** A name no snapshot has; in the same second as the previous take, wait for the next one. */
 async function pickName(root: Root, now: () => Date): Promise<{ name: string; date: Date }> {
   for (let attempt = 0; attempt < 60; attempt++) {
@@ -87,29 +83,21 @@ async function pickName(root: Root, now: () => Date): Promise<{ name: string; da
     const name = snapshotNameFor(date);
     const taken =
       root.catalog.getSnapshot(name) !== undefined ||
-      (await exists(path.join(root.layout.root, name))) ||
-      (await exists(path.join(root.layout.staging, name)));
+      (lexists(path.join(root.layout.root, name))) ||
+      (lexists(path.join(root.layout.staging, name)));
     if (!taken) return { name, date };
     await sleep(250);
   }
   throw new SnapError('IO', 'could not find a free snapshot name for 15 seconds (is the clock stuck?)');
 }
 
-/**
- * The quick-check records let scan workers link a file without asking whether it is excluded:
- * they list only what the rules let in when they were written. So they are trusted only under
- * the same rules; new rules (an edited .snapignore, other --exclude options) start them afresh,
- * and the next take reads every file once. An exclude function without a key (a library caller's
- * own predicate) cannot be compared, so its records are never reused.
- */
+/** Start the records afresh unless they were written under this take's exclude rules (src/model/quick-check.ts). */
 function trustRecordsFor(root: Root, opts: TakeOptions): void {
-  const key = !opts.exclude ? 'none' : (opts.exclude.key ?? `unkeyed ${process.pid} ${process.hrtime.bigint()}`);
-  if (root.catalog.getInternal(EXCLUDES_KEY) === key) return;
-  root.catalog.clearDirCache();
-  root.catalog.setInternal(EXCLUDES_KEY, key);
+  const key = rulesKeyOf(opts.exclude);
+  if (recordsTrusted(root.catalog.getInternal(RULES_SETTING), key)) return;
+  root.catalog.clearQuickCheck();
+  root.catalog.setInternal(RULES_SETTING, key);
 }
-
-const EXCLUDES_KEY = 'dir_cache.excludes';
 
 export async function take(rootArg: string, opts: TakeOptions = {}): Promise<TakeResult> {
   const t0 = process.hrtime.bigint();
@@ -162,7 +150,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   let rootStat;
   try {
     rootStat = await fsp.stat(sourceDir, { bigint: true });
-    res = await walker.dir(Buffer.from(sourceDir), Buffer.alloc(0), Buffer.from(stage));
+    res = await FolderWalk.walkSource(walker, Buffer.from(sourceDir), Buffer.from(stage));
     const rootMeta = { mode: Number(rootStat.mode & 0o7777n), uid: Number(rootStat.uid), gid: Number(rootStat.gid), mtimeNs: rootStat.mtimeNs };
     await finishDir(stage, rootMeta, root.asRoot);
     catalog.insertSnapshot({

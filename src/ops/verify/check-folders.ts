@@ -13,12 +13,14 @@ import path from 'node:path';
 import type { Root } from '../shared/root.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 import { Kind, type Entry, type EntryMeta } from '../../model/entry.js';
-import { nsToUs, objectName, objectPath, type ObjectKey } from '../../store/layout.js';
+import { objectName, objectPath } from '../../store/layout.js';
+import { nsToUs, objectKeyOf, type ObjectKey } from '../../model/object-key.js';
 import { HASH_BYTES } from '../../store/hasher.js';
 import { isSafeName, joinPath, showName } from '../../util/paths.js';
 import { errnoCode } from '../../errors.js';
 import { MAX_TREE_DEPTH } from '../shared/snapshot-tree.js';
 import { MAX_PATHS_PER_FINDING, type DamageKind, type Finding, type ObjectDamage, type ReplacedEntry } from './types.js';
+import { lstatOrUndefined } from '../../util/fs.js';
 
 
 export interface FolderCheckContext {
@@ -36,10 +38,6 @@ export interface FolderCheckContext {
   entries: number;
 }
 
-function floorUs(ns: bigint): bigint {
-  const us = ns / 1000n;
-  return ns < 0n && us * 1000n !== ns ? us - 1n : us;
-}
 
 function oct(m: number): string {
   return '0' + m.toString(8).padStart(3, '0');
@@ -47,16 +45,6 @@ function oct(m: number): string {
 
 function iso(us: bigint): string {
   return new Date(Number(us / 1000n)).toISOString();
-}
-
-function lstatOrUndefined(p: Buffer | string): fs.BigIntStats | undefined {
-  try {
-    return fs.lstatSync(p, { bigint: true });
-  } catch (e) {
-    const c = errnoCode(e);
-    if (c === 'ENOENT' || c === 'ENOTDIR') return undefined;
-    throw e;
-  }
 }
 
 function kindOfStat(st: fs.BigIntStats): string {
@@ -72,16 +60,16 @@ function drift(st: fs.BigIntStats, meta: EntryMeta, owners: boolean, withMode: b
   const out: string[] = [];
   const mode = Number(st.mode & 0o7777n);
   if (withMode && mode !== meta.mode) out.push(`mode ${oct(mode)}, expected ${oct(meta.mode)}`);
-  const us = floorUs(st.mtimeNs);
+  const us = nsToUs(st.mtimeNs);
   const want = nsToUs(meta.mtimeNs);
   if (us !== want) out.push(`mtime ${iso(us)}, expected ${iso(want)}`);
   if (owners && (Number(st.uid) !== meta.uid || Number(st.gid) !== meta.gid)) out.push(`owner ${st.uid}:${st.gid}, expected ${meta.uid}:${meta.gid}`);
   return out;
 }
 
-export function fileKey(e: Entry): ObjectKey | undefined {
+function fileKey(e: Entry): ObjectKey | undefined {
   if (!e.hash || e.hash.length !== HASH_BYTES) return undefined;
-  return { hash: e.hash, mode: e.mode, uid: e.uid, gid: e.gid, mtimeUs: nsToUs(e.mtimeNs) };
+  return objectKeyOf(e.hash, e);
 }
 
 export function snapshotPath(snapshot: string, rel: Buffer): string {

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Root } from '../shared/root.js';
 import type { ReferencedObject } from '../../catalog/verify-queries.js';
-import { objectName, objectPath, type ObjectKey } from '../../store/layout.js';
+import { objectName, objectPath } from '../../store/layout.js';
+import { nsToUs, type ObjectKey } from '../../model/object-key.js';
 import { hashStoredFile, NotARegularFile, SMALL_FILE_LIMIT } from '../../store/blobfile.js';
 import { hashBytes } from '../../store/hasher.js';
 import { Limiter, allSettledOrThrow } from '../../util/limit.js';
@@ -113,11 +114,6 @@ export function inodeId(st: { dev: bigint | number; ino: bigint | number }): str
   return `${st.dev}:${st.ino}`;
 }
 
-/** floor(ns / 1000), also for negative times (as the inode holds it). */
-function floorUs(ns: bigint): bigint {
-  const us = ns / 1000n;
-  return ns < 0n && us * 1000n !== ns ? us - 1n : us;
-}
 
 function describeMode(m: number): string {
   return '0' + m.toString(8).padStart(3, '0');
@@ -128,7 +124,7 @@ export function metadataDrift(st: fs.BigIntStats, key: ObjectKey, owners: boolea
   const out: string[] = [];
   const mode = Number(st.mode & 0o7777n);
   if (mode !== key.mode) out.push(`mode ${describeMode(mode)}, expected ${describeMode(key.mode)}`);
-  const us = floorUs(st.mtimeNs);
+  const us = nsToUs(st.mtimeNs);
   if (us !== key.mtimeUs) out.push(`mtime ${new Date(Number(us / 1000n)).toISOString()}, expected ${new Date(Number(key.mtimeUs / 1000n)).toISOString()}`);
   if (owners && (Number(st.uid) !== key.uid || Number(st.gid) !== key.gid)) out.push(`owner ${st.uid}:${st.gid}, expected ${key.uid}:${key.gid}`);
   return out;

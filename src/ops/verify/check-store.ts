@@ -3,30 +3,15 @@
  * leftovers of interrupted runs and objects nothing references. All informational: `snap gc`
  * and the next locked run clean them up; none of them is damage.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Root } from '../shared/root.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 import { danglingEntryCount } from '../../catalog/verify-queries.js';
 import { objectName, parseObjectName } from '../../store/layout.js';
-import { errnoCode } from '../../errors.js';
 import type { Finding } from './types.js';
+import { lexists, listDir } from '../../util/fs.js';
 
 const LIST_CAP = 1000;
-
-function listDir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch (e) {
-    if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'ENOTDIR') return [];
-    throw e;
-  }
-}
-
-/** Exists without following a symlink (a dangling one still counts). */
-function lexists(p: string): boolean {
-  return fs.lstatSync(p, { throwIfNoEntry: false }) !== undefined;
-}
 
 function rel(root: Root, p: string): string {
   return path.relative(root.layout.root, p);

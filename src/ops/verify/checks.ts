@@ -4,7 +4,6 @@
  * unless --quick) → every selected snapshot's dated folder against its manifest, which also
  * maps each damaged object to every snapshot path sharing it → leftovers (informational).
  */
-import fs from 'node:fs';
 import type { Root } from '../shared/root.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 import {
@@ -16,12 +15,14 @@ import {
   snapshotsWithoutRootTree,
   type ReferencedObject,
 } from '../../catalog/verify-queries.js';
-import { SNAPSHOT_NAME_RE, objectName, type ObjectKey } from '../../store/layout.js';
+import { SNAPSHOT_NAME_RE, objectName } from '../../store/layout.js';
+import { type ObjectKey } from '../../model/object-key.js';
 import { SnapError } from '../../errors.js';
 import { checkObjects, type PackedKeys } from './check-objects.js';
 import { attachObjectPaths, checkSnapshot, type FolderCheckContext } from './check-folders.js';
 import { awaitingPublish, runLeftovers, storeLeftovers } from './check-store.js';
 import type { Finding, ObjectDamage, ReplacedEntry, VerifyOptions, VerifyReport } from './types.js';
+import { lstatOrUndefined } from '../../util/fs.js';
 
 export interface CheckOptions {
   names?: string[];
@@ -52,15 +53,12 @@ export interface CheckResult {
 
 /**
  * Owners can only be compared when the snapshots were made as root (otherwise every file belongs
- * to the user who ran take): we compare them when running as root on a store root made.
+ * to the user who ran take): they are compared when verify runs as root on a store that root
+ * created (its .snap belongs to uid 0).
  */
 export function ownersComparable(root: Root): boolean {
   if (!root.asRoot) return false;
-  try {
-    return fs.statSync(root.layout.store).uid === 0;
-  } catch {
-    return false;
-  }
+  return lstatOrUndefined(root.layout.store)?.uid === 0n;
 }
 
 function keyOf(r: ReferencedObject): ObjectKey {

@@ -11,13 +11,15 @@ import { openRoot, withLockedRoot, type Root } from '../shared/root.js';
 import { recover, emptyTrash, removeTree } from '../shared/recover.js';
 import { ObjectPlacer, ObjectMissing } from '../shared/object-placer.js';
 import { getSnapshotOrThrow } from '../shared/snapshot-tree.js';
-import { buildSnapshot, emptyCounts, lexists, rebuildInPlace, renameDir, type MaterializedSnapshot, type PlaceFile } from '../shared/build-folder.js';
+import { buildSnapshot, emptyCounts, rebuildInPlace, renameDir, type MaterializedSnapshot, type PlaceFile } from '../shared/build-folder.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 import { beginRead, endRead } from '../../catalog/verify-queries.js';
-import { objectPath, type ObjectKey } from '../../store/layout.js';
+import { objectPath } from '../../store/layout.js';
+import { type ObjectKey } from '../../model/object-key.js';
 import { nsToUtimeArg, usToUtimeArg } from '../../store/times.js';
 import { SnapError, errnoCode, wrapFsError } from '../../errors.js';
 import { damagedFolders } from './checks.js';
+import { lexists } from '../../util/fs.js';
 
 export type { MaterializedSnapshot } from '../shared/build-folder.js';
 
@@ -118,8 +120,9 @@ async function checkTarget(root: Root, target: string): Promise<void> {
     let d: string;
     try {
       d = fs.realpathSync(dir);
-    } catch {
-      return false;
+    } catch (e) {
+      if (errnoCode(e) === 'ENOENT') return false;
+      throw e;
     }
     return real === d || real.startsWith(d.endsWith('/') ? d : d + '/');
   };
@@ -136,7 +139,7 @@ function placerForTarget(root: Root, forceCopy: boolean): PlaceFile {
     try {
       await fsp.copyFile(src, dest, fs.constants.COPYFILE_EXCL | fs.constants.COPYFILE_FICLONE);
     } catch (e) {
-      if (errnoCode(e) === 'ENOENT' && !(await lexists(src))) throw new ObjectMissing(key, src);
+      if (errnoCode(e) === 'ENOENT' && !lexists(src)) throw new ObjectMissing(key, src);
       throw e;
     }
     // The copy is independent: give it the metadata the snapshot records (owner only as root).
@@ -160,7 +163,7 @@ function placerForTarget(root: Root, forceCopy: boolean): PlaceFile {
           copyMode = true; // another file system: copies from now on
           return copy(key, dest);
         }
-        if (code === 'ENOENT' && !(await lexists(src))) throw new ObjectMissing(key, src);
+        if (code === 'ENOENT' && !lexists(src)) throw new ObjectMissing(key, src);
         if (code !== 'EMLINK') throw e;
       }
     }

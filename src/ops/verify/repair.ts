@@ -30,28 +30,22 @@ import { lookupPath } from '../shared/snapshot-tree.js';
 import { rebuildInPlace } from '../shared/build-folder.js';
 import { inodeId } from './check-objects.js';
 import { snapshotPath } from './check-folders.js';
-import { objectsWithHash, statCachePathsWithHash } from '../../catalog/verify-queries.js';
+import { objectsWithHash, sourcePathsWithHash } from '../../catalog/verify-queries.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 import type { EntryMeta } from '../../model/entry.js';
 import { Kind } from '../../model/entry.js';
-import { objectName, objectPath, type ObjectKey } from '../../store/layout.js';
-import { applyInodeMeta, hashStoredFile, tmpName } from '../../store/blobfile.js';
+import { objectName, objectPath } from '../../store/layout.js';
+import { type ObjectKey } from '../../model/object-key.js';
+import { NotARegularFile, applyInodeMeta, hashStoredFile, tmpName } from '../../store/blobfile.js';
 import { syncFileSystem } from '../../store/durability.js';
 import { joinPath, joinAll } from '../../util/paths.js';
 import { faultPoint } from '../../util/fault.js';
-import { errnoCode } from '../../errors.js';
+import { errnoCode, isFsError, isSnapError } from '../../errors.js';
 import type { ObjectDamage } from './types.js';
+import { lstatOrUndefined } from '../../util/fs.js';
 
 /** How many candidate copies of one content are tried at most (each is read in full). */
 const MAX_CANDIDATES = 64;
-
-function lstatOrUndefined(p: string | Buffer): fs.BigIntStats | undefined {
-  try {
-    return fs.lstatSync(p, { bigint: true });
-  } catch {
-    return undefined;
-  }
-}
 
 function splitRel(rel: Buffer): Buffer[] {
   const parts: Buffer[] = [];
@@ -63,6 +57,16 @@ function splitRel(rel: Buffer): Buffer[] {
     }
   }
   return parts;
+}
+
+/** The file's hash, or undefined when it is gone, unreadable or not a regular file. */
+async function hashIfReadable(p: string): Promise<{ hash: Buffer; size: number } | undefined> {
+  try {
+    return await hashStoredFile(p);
+  } catch (e) {
+    if (isFsError(e) || e instanceof NotARegularFile) return undefined;
+    throw e;
+  }
 }
 
 class Repairer {
@@ -131,7 +135,7 @@ class Repairer {
     // Metadata drift: only fix the inode if its content is right; else it needs a heal.
     for (const r of d.metaReplicas) {
       const p = objectPath(layout, d.key, r);
-      const h = await hashStoredFile(p).catch(() => undefined);
+      const h = await hashIfReadable(p);
       if (h && h.hash.equals(d.key.hash) && h.size === d.size) {
         await applyInodeMeta(p, d.key, this.owners);
         faultPoint('repair:metadata');
@@ -182,8 +186,9 @@ class Repairer {
     if (this.latest === null) {
       try {
         this.latest = findSource(this.root.layout.root).real;
-      } catch {
-        this.latest = undefined;
+      } catch (e) {
+        if (!isSnapError(e)) throw e;
+        this.latest = undefined; // no usable .latest: one place fewer to look for a copy
       }
     }
     return this.latest;
@@ -204,7 +209,7 @@ class Repairer {
     const latest = this.latestDir();
     if (latest) {
       const top = Buffer.from(latest);
-      for (const row of statCachePathsWithHash(catalog, d.key.hash)) out.push(joinAll(top, ...splitRel(row.dir), row.name));
+      for (const row of sourcePathsWithHash(catalog, d.key.hash)) out.push(joinAll(top, ...splitRel(row.dir), row.name));
       for (const r of d.refs.slice(0, MAX_CANDIDATES)) out.push(joinPath(top, r.rel));
     }
     return out;
@@ -228,11 +233,12 @@ class Repairer {
       let tmp: string;
       try {
         tmp = await this.copyToTmp(c);
-      } catch {
-        continue;
+      } catch (e) {
+        if (!isFsError(e)) throw e;
+        continue; // vanished or unreadable: try the next candidate
       }
       // Check the copy itself, not the source: it cannot change under us once made.
-      const h = await hashStoredFile(tmp).catch(() => undefined);
+      const h = await hashIfReadable(tmp);
       if (h && h.hash.equals(d.key.hash) && h.size === d.size) return tmp;
       await fsp.rm(tmp, { force: true });
     }

@@ -3,7 +3,7 @@
  * match on them. Paths are printable (showName) and relative to the root: `<snapshot>/<path in
  * the snapshot>` for snapshot contents, `.snap/...` for the store.
  */
-import type { ObjectKey } from '../../store/layout.js';
+import { type ObjectKey } from '../../model/object-key.js';
 
 export type DamageKind =
   | 'catalog-integrity' // SQLite's integrity_check / quick_check failed

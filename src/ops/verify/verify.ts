@@ -1,8 +1,7 @@
 /**
- * `snap verify`: prove that the store still holds what the catalog says, and name every
- * snapshot and path that is not. See docs/verify.md for the checks, tiers, locking and JSON.
- *
- * The checks themselves are checks.ts.
+ * `snap verify`: prove that the store still holds what the catalog says, and where it does not,
+ * name every snapshot and path affected. The checks themselves are checks.ts; docs/verify.md
+ * has the checks, tiers, locking and JSON.
  *
  * A plain verify takes no lock: it reads one consistent catalog state (a WAL read transaction)
  * and, at the end, drops findings about snapshots that were pruned while it ran. `--repair`
@@ -12,7 +11,8 @@ import { openRoot, withLockedRoot, type Root } from '../shared/root.js';
 import { recover, emptyTrash } from '../shared/recover.js';
 import { Catalog } from '../../catalog/catalog.js';
 import { beginRead, endRead, markObjectsVerified } from '../../catalog/verify-queries.js';
-import { SnapError } from '../../errors.js';
+import { SnapError, isSnapError } from '../../errors.js';
+import { isUnwritableError } from '../../catalog/sqlite.js';
 import type { PackedKeys } from './check-objects.js';
 import { ownersComparable, runChecks, type CheckResult } from './checks.js';
 import { repairDamage } from './repair.js';
@@ -32,8 +32,10 @@ function recordVerified(catalogFile: string, keys: PackedKeys): boolean {
       c.close();
     }
     return true;
-  } catch {
-    return false; // a take holds the catalog's write lock, or the store is read-only: not damage
+  } catch (e) {
+    // A take holds the catalog's write lock, or the store is read-only: not damage.
+    if (isUnwritableError(e) || (isSnapError(e) && e.code === 'CATALOG')) return false;
+    throw e;
   }
 }
 
@@ -169,7 +171,8 @@ function recordVerifiedOn(root: Root, keys: PackedKeys): boolean {
   try {
     markObjectsVerified(root.catalog, keys, BigInt(Date.now()) * 1_000_000n);
     return true;
-  } catch {
-    return false;
+  } catch (e) {
+    if (isUnwritableError(e)) return false;
+    throw e;
   }
 }
