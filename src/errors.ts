@@ -93,7 +93,10 @@ export function wrapFsError(e: unknown, doing: string): unknown {
       cause: e,
     });
   }
-  if (code !== undefined) {
+  // Only file-system and SQLite errors (EACCES, EIO, SQLITE_IOERR, ...) are the user's to fix;
+  // anything else (a dying worker thread, ERR_* from Node) is linksnap's own failure and stays
+  // an internal error.
+  if (isFsError(e) || code?.startsWith('SQLITE_')) {
     const msg = e instanceof Error ? e.message : String(e);
     return new SnapError('IO', `${code} while ${doing}: ${msg}`, { cause: e });
   }

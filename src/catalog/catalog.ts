@@ -7,6 +7,8 @@ import { migrate } from './schema.js';
 import { Kind, type Entry, type TreeTotals } from '../model/entry.js';
 import type { ObjectKey } from '../model/object-key.js';
 import { mtimeUsOf } from './sql.js';
+import { recordName } from '../model/quick-check.js';
+import { randomBytes } from 'node:crypto';
 
 export interface SnapshotRow {
   id: number;
@@ -201,14 +203,38 @@ export class Catalog {
       totals.bytes,
     );
     const id = Number(r.lastInsertRowid);
+    this.addEntries(id, entries);
+    return id;
+  }
+
+  /**
+   * Trees too big to hold in memory (a folder of a million entries) are written as they are
+   * walked: a provisional tree row first (a placeholder digest no real one can equal), entries
+   * added chunk by chunk, then finishProvisionalTree() gives it its digest — or, when a tree with
+   * that digest exists already, drops it for that one.
+   */
+  startProvisionalTree(): number {
+    const placeholder = Buffer.concat([Buffer.from([0xff]), randomBytes(32)]); // 33 bytes: never a BLAKE3 digest
+    return Number(this.st(`INSERT INTO trees (digest, files, dirs, bytes) VALUES (?, 0, 0, 0)`).run(placeholder).lastInsertRowid);
+  }
+
+  addEntries(tree: number, entries: readonly Entry[]): void {
     const ins = this.st(
       `INSERT INTO entries (tree, name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    for (const e of entries) {
-      ins.run(id, e.name, e.kind, e.mode, e.uid, e.gid, e.mtimeNs, e.size, e.hash ?? null, e.target ?? null, e.subtree ?? null);
+    for (const e of entries) ins.run(tree, e.name, e.kind, e.mode, e.uid, e.gid, e.mtimeNs, e.size, e.hash ?? null, e.target ?? null, e.subtree ?? null);
+  }
+
+  finishProvisionalTree(tree: number, digest: Buffer, totals: TreeTotals): number {
+    const existing = this.findTree(digest);
+    if (existing !== undefined) {
+      this.st(`DELETE FROM entries WHERE tree = ?`).run(tree);
+      this.st(`DELETE FROM trees WHERE id = ?`).run(tree);
+      return existing;
     }
-    return id;
+    this.st(`UPDATE trees SET digest = ?, files = ?, dirs = ?, bytes = ? WHERE id = ?`).run(digest, totals.files, totals.dirs, totals.bytes, tree);
+    return tree;
   }
 
   treeTotals(id: number): TreeTotals | undefined {
@@ -335,13 +361,35 @@ export class Catalog {
   }
 
   // ---- quick-check records (src/model/quick-check.ts) ---------------------------------------
-  /** The packed records of one source folder and the digest it had when they were written. */
-  quickCheck(dir: Buffer): { digest: Buffer; records: Buffer } | undefined {
-    return this.st(`SELECT digest, records FROM quick_check WHERE dir = ?`).get(dir) as { digest: Buffer; records: Buffer } | undefined;
+  /** A folder's first part: the digest it had when its records were written, its part count and first records. */
+  quickCheck(dir: Buffer): { digest: Buffer; parts: number; records: Buffer } | undefined {
+    const r = this.st(`SELECT digest, parts, records FROM quick_check WHERE dir = ? AND part = x''`).get(dir) as
+      | { digest: Buffer; parts: bigint; records: Buffer }
+      | undefined;
+    return r && { digest: r.digest, parts: Number(r.parts), records: r.records };
   }
 
-  putQuickCheck(dir: Buffer, digest: Buffer, records: Buffer): void {
-    this.st(`INSERT OR REPLACE INTO quick_check (dir, digest, records) VALUES (?, ?, ?)`).run(dir, digest, records);
+  /**
+   * The parts of a folder's records that may hold names in [lo, hi) (undefined: unbounded),
+   * concatenated in name order; the caller cuts out exactly the range.
+   */
+  quickCheckParts(dir: Buffer, lo: Buffer | undefined, hi: Buffer | undefined): Buffer {
+    const rows = this.st(
+      `SELECT records FROM quick_check WHERE dir = @dir
+         AND part >= coalesce((SELECT max(part) FROM quick_check WHERE dir = @dir AND part <= @lo), x'')
+         AND (@hi IS NULL OR part < @hi)
+       ORDER BY part`,
+    ).all({ dir, lo: lo ?? Buffer.alloc(0), hi: hi ?? null }) as { records: Buffer }[];
+    return rows.length === 1 ? rows[0]!.records : Buffer.concat(rows.map((r) => r.records));
+  }
+
+  /** Replace a folder's records with these parts (each sorted, in name order; the first holds the digest). */
+  putQuickCheck(dir: Buffer, digest: Buffer, parts: readonly Buffer[]): void {
+    this.st(`DELETE FROM quick_check WHERE dir = ?`).run(dir);
+    const ins = this.st(`INSERT INTO quick_check (dir, part, digest, parts, records) VALUES (?, ?, ?, ?, ?)`);
+    parts.forEach((records, i) => {
+      ins.run(dir, i === 0 ? Buffer.alloc(0) : recordName(records, 0), i === 0 ? digest : Buffer.alloc(0), i === 0 ? parts.length : 0, records);
+    });
   }
 
   /** Drop the records of a folder and of everything below it (it vanished or is excluded). */
@@ -355,9 +403,9 @@ export class Catalog {
     this.db.exec(`DELETE FROM quick_check`);
   }
 
-  /** Every folder's records, for the rare whole-store searches (repair looking for a source). */
+  /** Every part of every folder's records, for the rare whole-store searches (repair looking for a source). */
   *allQuickCheck(): IterableIterator<{ dir: Buffer; records: Buffer }> {
-    yield* this.db.prepare(`SELECT dir, records FROM quick_check ORDER BY dir`).iterate() as IterableIterator<{ dir: Buffer; records: Buffer }>;
+    yield* this.db.prepare(`SELECT dir, records FROM quick_check ORDER BY dir, part`).iterate() as IterableIterator<{ dir: Buffer; records: Buffer }>;
   }
 
   getInternal(key: string): string | undefined {

@@ -4,6 +4,7 @@
  */
 import type { Catalog } from './catalog.js';
 import { Kind } from '../model/entry.js';
+import type { ObjectKey } from '../model/object-key.js';
 import { mtimeUsOf } from './sql.js';
 
 /** Every folder edge (parent tree → child tree) in the catalog. One row per folder entry. */
@@ -89,4 +90,28 @@ export function storeTotals(catalog: Catalog): { objects: number; replicas: numb
     bytes: Number(r.bytes),
     contentBytes: Number(r.content_bytes),
   };
+}
+
+/**
+ * Up to `limit` snapshot paths whose file entry names this object (its content and metadata),
+ * as [snapshot name, path bytes relative to the snapshot] — walked upward from the entries to
+ * the snapshots' root trees. Only for reports (a damaged object found by a take): it reads the
+ * whole entries table.
+ */
+export function objectPaths(catalog: Catalog, key: ObjectKey, limit = 20): { snapshot: string; rel: Buffer }[] {
+  const rows = catalog.db
+    .prepare(
+      `WITH RECURSIVE up(tree, path, depth) AS (
+         SELECT e.tree, e.name, 0 FROM entries e
+         WHERE e.kind = ${Kind.File} AND e.hash = ? AND e.mode = ? AND e.uid = ? AND e.gid = ? AND ${mtimeUsOf('e')} = ?
+         UNION ALL
+         SELECT p.tree, CAST(p.name || x'2f' || up.path AS BLOB), up.depth + 1
+         FROM entries p JOIN up ON p.subtree = up.tree
+         WHERE p.kind = ${Kind.Dir} AND up.depth < 2048)
+       SELECT s.name AS snapshot, CAST(up.path AS BLOB) AS rel FROM up JOIN snapshots s ON s.root_tree = up.tree
+       WHERE s.state = 'complete' ORDER BY s.taken_ns LIMIT ?`,
+    )
+    .safeIntegers(true)
+    .all(key.hash, key.mode, key.uid, key.gid, key.mtimeUs, limit) as { snapshot: string; rel: Buffer }[];
+  return rows;
 }

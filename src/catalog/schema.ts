@@ -107,9 +107,20 @@ CREATE TABLE internal (
 );
 `;
 
-// v3: one name for the quick check everywhere (code, docs, catalog).
+// v3: one name for the quick check everywhere (code, docs, catalog), and a folder's records
+// in parts of at most 4,096, so a folder of a million entries is read and written a part at a
+// time (src/ops/take/folder-walk.ts). A v2 row becomes the single part of its folder.
 const V3 = `
-ALTER TABLE dir_cache RENAME TO quick_check;
+CREATE TABLE quick_check (
+  dir     BLOB    NOT NULL,  -- the folder's path relative to .latest ('' for .latest itself)
+  part    BLOB    NOT NULL,  -- '' for the first part, else the first name in it (parts sort by name)
+  digest  BLOB    NOT NULL,  -- first part: the tree digest the folder had when the records were written
+  parts   INTEGER NOT NULL,  -- first part: how many parts the folder has
+  records BLOB    NOT NULL,  -- packed records, one per entry, sorted by name (src/model/quick-check.ts)
+  PRIMARY KEY (dir, part)
+);
+INSERT INTO quick_check (dir, part, digest, parts, records) SELECT dir, x'', digest, 1, records FROM dir_cache;
+DROP TABLE dir_cache;
 UPDATE internal SET key = 'quick_check.excludes' WHERE key = 'dir_cache.excludes';
 `;
 

@@ -209,3 +209,23 @@ export function rulesKeyOf(exclude: { key?: string } | undefined): string {
 export function recordsTrusted(savedKey: string | undefined, rulesKey: string): boolean {
   return savedKey === rulesKey;
 }
+
+// ---- folders of any size --------------------------------------------------------------------
+
+/**
+ * The records of `buf` whose names lie in [lo, hi) (undefined: unbounded), as one view. A big
+ * folder is scanned a chunk of names at a time; each chunk gets exactly the records of its range,
+ * so every record is accounted for by exactly one chunk.
+ */
+export function recordsInRange(buf: Buffer, lo: Buffer | undefined, hi: Buffer | undefined): Buffer {
+  const offs = recordOffsets(buf);
+  let start = 0;
+  let end = offs.length - 1;
+  if (lo) while (start < end && Buffer.compare(recordName(buf, offs[start]!), lo) < 0) start++;
+  if (hi) {
+    let i = start;
+    while (i < end && Buffer.compare(recordName(buf, offs[i]!), hi) < 0) i++;
+    end = i;
+  }
+  return buf.subarray(offs[start]!, offs[end]!);
+}

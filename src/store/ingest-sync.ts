@@ -13,11 +13,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { hashBytes } from './hasher.js';
-import { objectName } from './layout.js';
-import { nsToUs, type InodeMeta } from '../model/object-key.js';
+import { objectName, quarantineName } from './layout.js';
+import { objectInodeHolds } from './object-check.js';
+import { nsToUs, type InodeMeta, type ObjectKey } from '../model/object-key.js';
 import { usToUtimeArg } from './times.js';
 import { faultPoint } from '../util/fault.js';
-import { errnoCode } from '../errors.js';
+import { ErrnoError, errnoCode } from '../errors.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
 
@@ -37,10 +38,15 @@ export interface IngestJob {
 }
 
 export interface IngestBatch {
+  /** The source folder (its /proc/self/fd path: see source-scan.ts). */
   srcDir: Buffer;
   stageDir: Buffer;
   objectsDir: string;
+  /** Where a damaged object is moved aside. */
+  trashDir: string;
   asRoot: boolean;
+  /** --checksum: an existing object's bytes are compared too, not only its size and metadata. */
+  checksum: boolean;
   files: IngestJob[];
 }
 
@@ -61,6 +67,8 @@ export type IngestResult =
       /** Linked into the stage folder (false: link limit reached; the caller does it). */
       linked: boolean;
       changing: boolean;
+      /** The store's object of this name was damaged: it was moved aside and this one published. */
+      damaged: boolean;
     }
   /** Not a small regular file any more, or replaced: the caller takes the careful path. */
   | { status: 'slow' }
@@ -164,14 +172,28 @@ export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
   // small wasted write instead of every file costing a lookup.
   const dest = Buffer.concat([batch.stageDir, SLASH, job.name]);
   writeObject(dest, data, meta, batch.asRoot);
-  const created = publishSync(dest, objPath);
+  const key: ObjectKey = { hash, ...meta };
+  let created = false;
+  let damaged = false;
   let linked = true;
-  if (created) {
-    faultPoint('object:published');
-    faultPoint('object:linked');
-  } else {
-    // The store has this object already (the other worker, an earlier file or take): the
-    // folder must hold that inode, not a second copy.
+  for (let attempt = 1; ; attempt++) {
+    if (publishSync(dest, objPath)) {
+      created = true;
+      faultPoint('object:published');
+      faultPoint('object:linked');
+      break;
+    }
+    // The store has this object already (the other worker, an earlier file or take): the folder
+    // must hold that inode, not a second copy — once it is checked to still be what its name
+    // says. A damaged one is moved aside (never reused) and ours is published in its place.
+    const verdict = existingObject(objPath, key, data, batch);
+    if (verdict === 'damaged' && attempt < 3) {
+      damaged = true;
+      quarantine(objPath, batch.trashDir);
+      continue;
+    }
+    if (verdict === 'gone' && attempt < 3) continue; // moved aside by the other worker meanwhile
+    if (verdict !== 'intact') throw new ErrnoError('EIO', `object ${objPath} keeps changing under this take`, objPath);
     fs.unlinkSync(dest);
     try {
       fs.linkSync(objPath, dest);
@@ -180,6 +202,7 @@ export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
       if (errCode(e) !== 'EMLINK') throw e;
       linked = false; // link limit: the caller links a replica
     }
+    break;
   }
   return {
     status: 'ok',
@@ -193,7 +216,49 @@ export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
     created,
     linked,
     changing,
+    damaged,
   };
+}
+
+/**
+ * Whether an existing object still is what its name says: its inode's size and metadata, and
+ * with --checksum its bytes (compared with the bytes just read from the source, which hash to
+ * its name).
+ */
+function existingObject(objPath: string, key: ObjectKey, data: Buffer, batch: IngestBatch): 'intact' | 'damaged' | 'gone' {
+  let fd: number;
+  try {
+    fd = fs.openSync(objPath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (e) {
+    const code = errCode(e);
+    if (code === 'ENOENT') return 'gone';
+    if (code === 'ELOOP' || code === 'ENXIO') return 'damaged'; // a symlink or a FIFO where an object belongs
+    throw e;
+  }
+  try {
+    const st = fs.fstatSync(fd, { bigint: true });
+    if (!objectInodeHolds(st, key, data.length, batch.asRoot)) return 'damaged';
+    if (!batch.checksum) return 'intact';
+    const stored = Buffer.allocUnsafe(data.length);
+    let got = 0;
+    while (got < stored.length) {
+      const n = fs.readSync(fd, stored, got, stored.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === data.length && stored.equals(data) ? 'intact' : 'damaged';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Move a damaged object out of the store's name space (into .snap/trash), keeping its inode. */
+function quarantine(objPath: string, trashDir: string): void {
+  try {
+    fs.renameSync(objPath, quarantineName(trashDir, path.basename(objPath)));
+  } catch (e) {
+    if (errCode(e) !== 'ENOENT') throw e; // the other worker moved it first
+  }
 }
 
 /** A whole batch; an unexpected error (ENOSPC...) is returned for the caller to throw. */

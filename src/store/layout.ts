@@ -10,6 +10,7 @@
  *     trash/<snapshot>/          a pruned dated folder, renamed aside then deleted
  */
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { HASH_BYTES } from './hasher.js';
 import type { ObjectKey } from '../model/object-key.js';
 
@@ -69,6 +70,15 @@ export function parseObjectName(name: string): { key: ObjectKey; replica: number
     key: { hash, mode: parseInt(m[2]!, 8), uid: Number(m[3]), gid: Number(m[4]), mtimeUs: BigInt(m[5]!) },
     replica: m[6] ? Number(m[6]) : 0,
   };
+}
+
+/**
+ * Where a damaged object file is moved aside (in .snap/trash, emptied after the run): out of the
+ * objects' name space, so a fresh copy can take its name, while the snapshots that still link
+ * the damaged inode keep it until `verify --repair` re-links them.
+ */
+export function quarantineName(trashDir: string, objectFileName: string): string {
+  return path.join(trashDir, `damaged-${objectFileName}-${randomBytes(4).toString('hex')}`);
 }
 
 /** A stable string for an object key, for in-memory maps. */

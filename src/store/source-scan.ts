@@ -1,15 +1,26 @@
 /**
- * Scanning one source folder in a worker thread: list it, lstat every entry, and hard-link each
- * unchanged file (its quick-check record still matches: src/model/quick-check.ts) from the store
- * into the folder being built. Only what needs a decision comes back to the main thread:
- * subfolders, symlinks, new or changed files, and anything that failed. A no-change take is
- * thus almost entirely lstat + link, spread over both cores, with one message per folder.
+ * Scanning a source folder in a worker thread: open it, list it, lstat every entry, and
+ * hard-link each unchanged file (its quick-check record still holds: src/model/quick-check.ts)
+ * from the store into the folder being built. Only what needs a decision comes back to the main
+ * thread: subfolders, symlinks, new or changed files, and anything that failed.
  *
- * The object to link is named by the record alone (hash + mode/uid/gid/mtime), so the worker
- * needs no catalog: at the start of every take each object file is known to the catalog and
- * complete (the dirty-marker sweep, src/ops/shared/dirty.ts), and a record is only written for a file
- * whose object was linked in a committed take. A link that fails (object gone, link limit)
- * is reported and the main thread takes the careful path.
+ * Never reading outside the source: a folder is opened without following symlinks
+ * (O_NOFOLLOW | O_DIRECTORY), relative to its parent's open descriptor, and must be the very
+ * inode the parent's lstat saw (device and inode); from then on everything in it — listing,
+ * lstat, reading files, reading symlinks — goes through `/proc/self/fd/<fd>/<name>`, which gives
+ * Node the `*at()` semantics it lacks: a folder swapped for a symlink or another folder after
+ * its lstat is refused (reported as swapped), never entered. The main thread closes the
+ * descriptor once the folder is done (the workers share the process's descriptors).
+ *
+ * One folder of any size: a folder of more than SCAN_CHUNK entries is listed as a stream into
+ * one packed, sorted name list (src/util/name-list.ts), handed to the main thread, and scanned
+ * a chunk at a time (scanChunk), so memory follows the chunk, not the folder.
+ *
+ * The object to link is named by the record alone (hash + mode/uid/gid/mtime): at the start of
+ * every take each object file is known to the catalog and complete (the dirty-marker sweep,
+ * src/ops/shared/dirty.ts). Whether it still is what its name says is checked on the linked
+ * inode (src/store/object-check.ts): a damaged object is unlinked again and reported, and the
+ * main thread stores a fresh copy from the source.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,17 +28,57 @@ import { Kind } from '../model/entry.js';
 import { readRecord, recordHolds, recordName, recordOffsets } from '../model/quick-check.js';
 import { objectKeyOf } from '../model/object-key.js';
 import { objectName } from './layout.js';
-import { errnoCode } from '../errors.js';
+import { objectInodeHolds } from './object-check.js';
+import { NameListBuilder, unpackNames } from '../util/name-list.js';
+import { errnoCode, isFsError } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
 
-export interface ScanTask {
-  srcDir: Buffer;
+/**
+ * Folders with more entries than this are scanned a chunk at a time (and their records kept in
+ * parts of this many). LINKSNAP_TEST_SCAN_CHUNK makes it small, so tests run many chunks fast.
+ */
+export const SCAN_CHUNK = Number(process.env.LINKSNAP_TEST_SCAN_CHUNK ?? 0) || 4096;
+
+const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
+const SLASH = Buffer.from('/');
+
+/** The path of an open folder's entry, resolved through its descriptor (never by name from the top). */
+export function fdPath(fd: number, name?: Buffer): Buffer {
+  const dir = Buffer.from(`/proc/self/fd/${fd}`);
+  return name ? Buffer.concat([dir, SLASH, name]) : dir;
+}
+
+export interface FolderToOpen {
+  /** The open parent folder, or undefined for the top (then `name` is an absolute path). */
+  parentFd?: number;
+  name: Buffer;
+  /** The inode an lstat of it saw: the opened folder must be this one. */
+  expect: { dev: bigint; ino: bigint };
+}
+
+interface LinkTarget {
   stageDir: Buffer;
   objectsDir: string;
-  /** The folder's packed records from the last take, if any. */
-  records?: Buffer;
   /** False: link nothing (a test seam counts links itself); every entry comes back. */
   link: boolean;
+  /** Compare owners of objects (only meaningful when running as root). */
+  owners: boolean;
+}
+
+export interface ScanTask extends LinkTarget {
+  folder: FolderToOpen;
+  /** The folder's records from the last take (its only part), if any. */
+  records?: Buffer;
+  /** Hand back the sorted names whatever the folder's size (its records are in several parts). */
+  chunked: boolean;
+}
+
+export interface ChunkTask extends LinkTarget {
+  fd: number;
+  /** Packed names of this chunk, in byte order. */
+  names: Buffer;
+  /** The records whose names fall in this chunk's range. */
+  records?: Buffer;
 }
 
 /** The lstat fields the main thread needs, as BigInts (like fs.BigIntStats). */
@@ -49,41 +100,81 @@ export interface ScanOther {
   /** Absent when lstat failed (err says why). */
   st?: RawStat;
   err?: string;
-  /** The record matched but linking its object failed with this code. */
+  /** The record held but linking its object failed with this code ('DAMAGED': see the module comment). */
   linkErr?: string;
 }
 
+export interface EntriesScan {
+  /** Per record: 1 when its file was linked (unchanged). */
+  linkedMask: Uint8Array;
+  linked: number;
+  linkedBytes: number;
+  /** Every other entry, in name order. */
+  others: ScanOther[];
+}
+
 export type ScanResult =
+  /** The folder could not be opened or listed; 'SWAPPED': it is no longer the inode its parent saw. */
   | { error: string }
-  | {
-      /** Per record: 1 when its file was linked (unchanged). */
-      linkedMask: Uint8Array;
-      linked: number;
-      linkedBytes: number;
-      /** Every other entry, in name order. */
-      others: ScanOther[];
-    };
+  /** Small: scanned. The folder stays open as `fd`. */
+  | { fd: number; scan: EntriesScan }
+  /** Big: its names, sorted and packed, to be scanned a chunk at a time. The folder stays open as `fd`. */
+  | { fd: number; names: Buffer; count: number };
 
 function errCode(e: unknown): string {
   return errnoCode(e) ?? 'EIO';
 }
 
-const SLASH = Buffer.from('/');
-
 function rawStat(st: fs.BigIntStats): RawStat {
   return { mode: st.mode, uid: st.uid, gid: st.gid, dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
 }
 
-export function scanDir(t: ScanTask): ScanResult {
-  let names: Buffer[];
+/** Open a folder without following symlinks and check it is the inode that was seen; its fd or an error code. */
+function openFolder(f: FolderToOpen): number | string {
+  let fd: number;
   try {
-    names = fs.readdirSync(t.srcDir, { encoding: 'buffer' });
+    fd = fs.openSync(f.parentFd === undefined ? f.name : fdPath(f.parentFd, f.name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   } catch (e) {
-    return { error: errCode(e) };
+    return errCode(e); // ELOOP: a symlink now; ENOTDIR: not a folder now; ENOENT: gone
   }
-  names.sort(Buffer.compare);
-  const recs = t.records;
-  const offs = recs ? recordOffsets(recs) : [0];
+  const st = fs.fstatSync(fd, { bigint: true });
+  if (st.dev !== f.expect.dev || st.ino !== f.expect.ino) {
+    fs.closeSync(fd);
+    return 'SWAPPED';
+  }
+  return fd;
+}
+
+/** Every name in an open folder, streamed: small folders as sorted Buffers, big ones packed. */
+function listFolder(fd: number, chunked: boolean): { names: Buffer[] } | { packed: Buffer; count: number } {
+  // Node's types omit it, but opendir honours encoding 'buffer' (names stay bytes).
+  const dir = fs.opendirSync(fdPath(fd).toString('latin1'), { encoding: 'buffer', bufferSize: 256 } as unknown as fs.OpenDirOptions);
+  const small: Buffer[] = [];
+  let big: NameListBuilder | undefined;
+  try {
+    for (let d = dir.readSync(); d !== null; d = dir.readSync()) {
+      const name = d.name as unknown as Buffer;
+      if (!big && (chunked || small.length >= SCAN_CHUNK)) {
+        big = new NameListBuilder();
+        for (const n of small) big.add(n);
+        small.length = 0;
+      }
+      if (big) big.add(name);
+      else small.push(name);
+    }
+  } finally {
+    dir.closeSync();
+  }
+  if (big) return { packed: big.sorted(), count: big.count };
+  return { names: small.sort(Buffer.compare) };
+}
+
+/**
+ * Merge the sorted names with the sorted records, lstat each entry, and link every file whose
+ * record holds (checking the linked object is still what its name says).
+ */
+function scanEntries(fd: number, names: readonly Buffer[], records: Buffer | undefined, t: LinkTarget): EntriesScan {
+  const offs = records ? recordOffsets(records) : [0];
   const count = offs.length - 1;
   const linkedMask = new Uint8Array(count);
   const others: ScanOther[] = [];
@@ -94,7 +185,7 @@ export function scanDir(t: ScanTask): ScanResult {
     // Merge join: records and names are both in byte order.
     let rec = -1;
     while (r < count) {
-      const c = Buffer.compare(recordName(recs!, offs[r]!), name);
+      const c = Buffer.compare(recordName(records!, offs[r]!), name);
       if (c < 0) r++;
       else {
         if (c === 0) rec = r;
@@ -103,19 +194,15 @@ export function scanDir(t: ScanTask): ScanResult {
     }
     let st: fs.BigIntStats;
     try {
-      st = fs.lstatSync(Buffer.concat([t.srcDir, SLASH, name]), { bigint: true });
+      st = fs.lstatSync(fdPath(fd, name), { bigint: true });
     } catch (e) {
       others.push({ name, rec, err: errCode(e) });
       continue;
     }
-    if (rec >= 0 && t.link && st.isFile() && recordHolds(recs!, offs[rec]!, Kind.File, st)) {
-      const rd = readRecord(recs!, offs[rec]!);
-      const objPath = path.join(t.objectsDir, rd.extra.toString('hex', 0, 1), objectName(objectKeyOf(rd.extra, rd)));
-      try {
-        fs.linkSync(objPath, Buffer.concat([t.stageDir, SLASH, name]));
-        faultPoint('object:linked');
-      } catch (e) {
-        others.push({ name, rec, st: rawStat(st), linkErr: errCode(e) });
+    if (rec >= 0 && t.link && st.isFile() && recordHolds(records!, offs[rec]!, Kind.File, st)) {
+      const linkErr = linkUnchanged(records!, offs[rec]!, name, t);
+      if (linkErr) {
+        others.push({ name, rec, st: rawStat(st), linkErr });
         continue;
       }
       linkedMask[rec] = 1;
@@ -126,4 +213,44 @@ export function scanDir(t: ScanTask): ScanResult {
     others.push({ name, rec, st: rawStat(st) });
   }
   return { linkedMask, linked, linkedBytes, others };
+}
+
+/** Link the object a holding record names into the stage folder; an error code when it could not be. */
+function linkUnchanged(records: Buffer, off: number, name: Buffer, t: LinkTarget): string | undefined {
+  const rd = readRecord(records, off);
+  const key = objectKeyOf(rd.extra, rd);
+  const objPath = path.join(t.objectsDir, rd.extra.toString('hex', 0, 1), objectName(key));
+  const dest = Buffer.concat([t.stageDir, SLASH, name]);
+  try {
+    fs.linkSync(objPath, dest);
+    faultPoint('object:linked');
+  } catch (e) {
+    return errCode(e);
+  }
+  // Checked on the linked inode itself, so nothing can change it between the check and the link.
+  if (!objectInodeHolds(fs.lstatSync(dest, { bigint: true }), key, rd.size, t.owners)) {
+    fs.unlinkSync(dest);
+    return 'DAMAGED';
+  }
+  return undefined;
+}
+
+/** Open, list and (when small) scan one folder. */
+export function scanFolder(t: ScanTask): ScanResult {
+  const fd = openFolder(t.folder);
+  if (typeof fd === 'string') return { error: fd };
+  try {
+    const listing = listFolder(fd, t.chunked);
+    if ('packed' in listing) return { fd, names: listing.packed, count: listing.count };
+    return { fd, scan: scanEntries(fd, listing.names, t.records, t) };
+  } catch (e) {
+    fs.closeSync(fd);
+    if (!isFsError(e)) throw e;
+    return { error: errCode(e) };
+  }
+}
+
+/** Scan one chunk of a big folder (its names and the records in their range). */
+export function scanChunk(t: ChunkTask): EntriesScan {
+  return scanEntries(t.fd, unpackNames(t.names), t.records, t);
 }

@@ -5,7 +5,7 @@
  * is thrown, so a real problem is never mistaken for an absent file.
  */
 import fs from 'node:fs';
-import { errnoCode } from '../errors.js';
+import { errnoCode, isFsError } from '../errors.js';
 
 function isAbsent(e: unknown): boolean {
   const code = errnoCode(e);
@@ -33,6 +33,38 @@ export function listDir(dir: string): string[] {
     return fs.readdirSync(dir);
   } catch (e) {
     if (isAbsent(e)) return [];
+    throw e;
+  }
+}
+
+/**
+ * File systems whose timestamps are stamped by another machine's clock (statfs f_type magic
+ * numbers, linux/magic.h): NFS, SMB/CIFS, AFS, Coda, 9P, Ceph, FUSE (sshfs, rclone, ...), Lustre,
+ * GPFS, GlusterFS and the cluster file systems.
+ */
+const NETWORK_FS_TYPES = new Set([
+  0x6969, // NFS
+  0x517b, // SMB
+  0xff534d42, // CIFS
+  0xfe534d42, // SMB2
+  0x5346414f, // AFS
+  0x73757245, // Coda
+  0x01021997, // 9P
+  0x00c36400, // Ceph
+  0x65735546, // FUSE
+  0x0bd00bd0, // Lustre
+  0x47504653, // GPFS
+  0x01161970, // GFS2
+  0x7461636f, // OCFS2
+  0x564c, // NCP
+]);
+
+/** The file system holding `p` is a network (or FUSE) one; false when it cannot be told. */
+export function isNetworkFileSystem(p: fs.PathLike): boolean {
+  try {
+    return NETWORK_FS_TYPES.has(Number(fs.statfsSync(p).type) >>> 0);
+  } catch (e) {
+    if (isFsError(e)) return false;
     throw e;
   }
 }

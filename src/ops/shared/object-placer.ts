@@ -2,12 +2,15 @@
  * Making sure an inode exists in .snap/objects and hard-linking it into a folder being built.
  * Shared by take (new content from the source) and materialize/repair (content from the store).
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { Root } from './root.js';
-import { objectKeyString, objectPath } from '../../store/layout.js';
+import { objectKeyString, objectPath, quarantineName } from '../../store/layout.js';
 import { type ObjectKey } from '../../model/object-key.js';
-import { applyInodeMeta, copyToTmp, publish, writeTmpFile } from '../../store/blobfile.js';
-import { ErrnoError, SnapError, errnoCode } from '../../errors.js';
+import { NotARegularFile, applyInodeMeta, copyToTmp, hashStoredFile, publish, writeTmpFile } from '../../store/blobfile.js';
+import { objectInodeHolds } from '../../store/object-check.js';
+import { ErrnoError, SnapError, errnoCode, isFsError } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
 import { markDirty } from './dirty.js';
 import { lexists, lstatOrUndefined } from '../../util/fs.js';
@@ -22,6 +25,13 @@ export interface ContentSource {
 export class ObjectMissing extends SnapError {
   constructor(readonly key: ObjectKey, p: string) {
     super('IO', `stored object ${p} is missing`, { hint: 'run `snap verify --repair`' });
+  }
+}
+
+/** An object is no longer what its name says (size, metadata or, when checked, content). */
+export class ObjectDamaged extends SnapError {
+  constructor(readonly key: ObjectKey, p: string) {
+    super('IO', `stored object ${p} is damaged (it no longer matches its name)`, { hint: 'run `snap verify --repair`' });
   }
 }
 
@@ -60,8 +70,11 @@ export class ObjectPlacer {
   private readonly replicaLocks = new Map<string, Promise<unknown>>();
   newObjects = 0;
   newBytes = 0;
-
-  constructor(private readonly root: Root) {}
+  /** `verifyContent` (take --checksum): an existing object's bytes are hashed before it is used. */
+  constructor(
+    private readonly root: Root,
+    private readonly verifyContent = false,
+  ) {}
 
   private async discard(src: ContentSource): Promise<void> {
     if (src.tmpPath) await fsp.rm(src.tmpPath, { force: true });
@@ -70,16 +83,27 @@ export class ObjectPlacer {
   /**
    * Make sure the object for `key` exists, creating it from `src` when the catalog does not
    * know it. `force` re-creates an object the catalog knows but whose file is gone (repair).
+   * With verifyContent, a known object whose bytes no longer hash to its name is moved aside
+   * and replaced from `src`: then this returns true.
    */
-  async ensure(key: ObjectKey, size: number, src: ContentSource, force = false): Promise<void> {
+  async ensure(key: ObjectKey, size: number, src: ContentSource, force = false): Promise<boolean> {
     const ks = objectKeyString(key);
     const pending = this.inflight.get(ks);
     if (pending) {
       await pending;
-      return this.discard(src);
+      await this.discard(src);
+      return false;
     }
     const known = this.root.catalog.getObject(key) !== undefined;
-    if (known && !force) return this.discard(src);
+    let damaged = false;
+    if (known && !force) {
+      if (!this.verifyContent || (await this.contentHolds(key, size))) {
+        await this.discard(src);
+        return false;
+      }
+      this.quarantine(key);
+      damaged = force = true;
+    }
     const work = this.create(key, size, src, known, force);
     this.inflight.set(ks, work);
     try {
@@ -87,6 +111,7 @@ export class ObjectPlacer {
     } finally {
       this.inflight.delete(ks);
     }
+    return damaged;
   }
 
   private async create(key: ObjectKey, size: number, src: ContentSource, known: boolean, force: boolean): Promise<void> {
@@ -110,9 +135,39 @@ export class ObjectPlacer {
     }
   }
 
+  /** The object's bytes still hash to its name (a missing object counts as not holding). */
+  private async contentHolds(key: ObjectKey, size: number): Promise<boolean> {
+    try {
+      const h = await hashStoredFile(objectPath(this.root.layout, key));
+      return h.size === size && h.hash.equals(key.hash);
+    } catch (e) {
+      if (isFsError(e) || e instanceof NotARegularFile) return false;
+      throw e;
+    }
+  }
+
   /**
-   * Hard-link the object into `dest`. When the inode is at the file system's link limit
-   * (EMLINK), link to the next replica, creating it (a copy, or a reflink clone) if needed.
+   * Move a damaged object (every replica) out of the store's name space, into .snap/trash: it is
+   * never reused, and a fresh copy can take its name. Snapshots that link the damaged inode keep
+   * it until `verify --repair` re-links them.
+   */
+  quarantine(key: ObjectKey): void {
+    const { layout } = this.root;
+    for (let r = 0; r < (this.root.catalog.getObject(key)?.replicas ?? 1); r++) {
+      const p = objectPath(layout, key, r);
+      try {
+        fs.renameSync(p, quarantineName(layout.trash, path.basename(p)));
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      }
+    }
+    this.replicaHint.delete(objectKeyString(key));
+  }
+
+  /**
+   * Hard-link the object into `dest`, checking the linked inode still is what the object's name
+   * says (ObjectDamaged when not; nothing stays linked). When the inode is at the file system's
+   * link limit (EMLINK), link to the next replica, creating it (a copy, or a reflink clone) if needed.
    */
   async link(key: ObjectKey, dest: Buffer | string): Promise<void> {
     const ks = objectKeyString(key);
@@ -122,6 +177,11 @@ export class ObjectPlacer {
       try {
         await linkWithLimit(p, dest);
         faultPoint('object:linked');
+        const size = this.root.catalog.getObject(key)?.size;
+        if (size !== undefined && !objectInodeHolds(fs.lstatSync(dest, { bigint: true }), key, size, this.root.asRoot)) {
+          fs.unlinkSync(dest);
+          throw new ObjectDamaged(key, p);
+        }
         return;
       } catch (e) {
         const code = errnoCode(e);

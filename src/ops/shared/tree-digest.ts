@@ -4,7 +4,7 @@
  * digest, which is how unchanged folders are shared between snapshots. Changing this encoding
  * changes every digest: it is versioned by the "linksnap-tree-v1" prefix.
  */
-import { hashBytes } from '../../store/hasher.js';
+import { createHash, hashBytes } from '../../store/hasher.js';
 import { Kind, type Entry } from '../../model/entry.js';
 
 const PREFIX = Buffer.from('linksnap-tree-v1\n');
@@ -15,25 +15,46 @@ export interface DigestInput {
   childDigest?: Buffer;
 }
 
+function encode(parts: Buffer[], { entry: e, childDigest }: DigestInput): void {
+  const head = Buffer.alloc(1 + 4 + 4 + 4 + 4 + 8 + 8);
+  let o = 0;
+  o = head.writeUInt8(e.kind, o);
+  o = head.writeUInt32BE(e.name.length, o);
+  o = head.writeUInt32BE(e.mode, o);
+  o = head.writeUInt32BE(e.uid, o);
+  o = head.writeUInt32BE(e.gid, o);
+  o = head.writeBigInt64BE(e.mtimeNs, o);
+  head.writeBigUInt64BE(BigInt(e.size), o);
+  parts.push(head, e.name);
+  if (e.kind === Kind.File) parts.push(e.hash!);
+  else if (e.kind === Kind.Symlink) {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(e.target!.length);
+    parts.push(len, e.target!);
+  } else if (e.kind === Kind.Dir) parts.push(childDigest!);
+}
+
 export function treeDigest(items: readonly DigestInput[]): Buffer {
   const parts: Buffer[] = [PREFIX];
-  for (const { entry: e, childDigest } of items) {
-    const head = Buffer.alloc(1 + 4 + 4 + 4 + 4 + 8 + 8);
-    let o = 0;
-    o = head.writeUInt8(e.kind, o);
-    o = head.writeUInt32BE(e.name.length, o);
-    o = head.writeUInt32BE(e.mode, o);
-    o = head.writeUInt32BE(e.uid, o);
-    o = head.writeUInt32BE(e.gid, o);
-    o = head.writeBigInt64BE(e.mtimeNs, o);
-    head.writeBigUInt64BE(BigInt(e.size), o);
-    parts.push(head, e.name);
-    if (e.kind === Kind.File) parts.push(e.hash!);
-    else if (e.kind === Kind.Symlink) {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(e.target!.length);
-      parts.push(len, e.target!);
-    } else if (e.kind === Kind.Dir) parts.push(childDigest!);
-  }
+  for (const item of items) encode(parts, item);
   return hashBytes(Buffer.concat(parts));
+}
+
+/** The same digest, fed a chunk of entries at a time (in name order), for folders too big to hold. */
+export class TreeDigester {
+  private readonly hash = createHash();
+
+  constructor() {
+    this.hash.update(PREFIX);
+  }
+
+  add(items: readonly DigestInput[]): void {
+    const parts: Buffer[] = [];
+    for (const item of items) encode(parts, item);
+    this.hash.update(Buffer.concat(parts));
+  }
+
+  digest(): Buffer {
+    return this.hash.digest();
+  }
 }

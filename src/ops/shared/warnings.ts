@@ -8,7 +8,8 @@ export type WarningKind =
   | 'unreadable' // EACCES/EPERM on a file or folder: skipped
   | 'vanished' // listed, then gone before it was read: skipped
   | 'changing' // kept changing while read: one consistent version was stored
-  | 'special'; // FIFO, socket or device: not stored
+  | 'special' // FIFO, socket or device: not stored
+  | 'damaged'; // a stored object no longer matched its name: stored again from the source
 
 export interface Warning {
   kind: WarningKind;

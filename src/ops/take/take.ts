@@ -17,6 +17,8 @@ import { recover, emptyTrash } from '../shared/recover.js';
 import { SourceWalker, type WalkOptions } from './walker.js';
 import { FolderWalk } from './folder-walk.js';
 import { RULES_SETTING, recordsTrusted, rulesKeyOf } from '../../model/quick-check.js';
+import { objectPaths } from '../../catalog/history-queries.js';
+import { showName } from '../../util/paths.js';
 import { finishDir } from '../shared/place.js';
 import { rotate } from '../retention/rotate.js';
 import { collectGarbage, type GcResult } from '../retention/collect-garbage.js';
@@ -91,12 +93,29 @@ async function pickName(root: Root, now: () => Date): Promise<{ name: string; da
   throw new SnapError('IO', 'could not find a free snapshot name for 15 seconds (is the clock stuck?)');
 }
 
-/** Start the records afresh unless they were written under this take's exclude rules (src/model/quick-check.ts). */
+/**
+ * Start the records afresh unless they were written under this take's exclude rules
+ * (src/model/quick-check.ts). A --checksum take reads no records but writes every folder's
+ * anew, so it starts afresh too: records of folders that vanished meanwhile must not outlive it.
+ */
 function trustRecordsFor(root: Root, opts: TakeOptions): void {
   const key = rulesKeyOf(opts.exclude);
-  if (recordsTrusted(root.catalog.getInternal(RULES_SETTING), key)) return;
+  if (!opts.checksum && recordsTrusted(root.catalog.getInternal(RULES_SETTING), key)) return;
   root.catalog.clearQuickCheck();
   root.catalog.setInternal(RULES_SETTING, key);
+}
+
+/**
+ * A warning for each object this take found damaged (edited in place through a dated folder, or
+ * bit rot caught by --checksum) and replaced from the source, naming the older snapshots that
+ * still hold the damaged copy until `snap verify --repair` re-links them.
+ */
+function reportDamaged(root: Root, walker: SourceWalker): void {
+  for (const { key, rel } of walker.damaged.values()) {
+    const older = objectPaths(root.catalog, key).map((p) => `${p.snapshot}/${showName(p.rel)}`);
+    const where = older.length > 0 ? `older snapshots still hold the damaged copy: ${older.join(', ')}${older.length === 20 ? ', …' : ''}` : 'no older snapshot holds it';
+    walker.warnings.add('damaged', rel, `its stored object was damaged (changed through a dated folder?) and was stored again from .latest; ${where}; run \`snap verify --repair\``);
+  }
 }
 
 export async function take(rootArg: string, opts: TakeOptions = {}): Promise<TakeResult> {
@@ -137,6 +156,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   await fsp.mkdir(stage, { mode: 0o700 });
   const pool = new IngestPool();
   const walker = new SourceWalker(root, pool, {
+    top: Buffer.from(sourceDir),
     checksum: opts.checksum ?? false,
     startedNs: BigInt(Date.now()) * 1_000_000n,
     exclude: opts.exclude,
@@ -150,9 +170,10 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   let rootStat;
   try {
     rootStat = await fsp.stat(sourceDir, { bigint: true });
-    res = await FolderWalk.walkSource(walker, Buffer.from(sourceDir), Buffer.from(stage));
+    res = await FolderWalk.walkSource(walker, Buffer.from(sourceDir), rootStat, Buffer.from(stage));
     const rootMeta = { mode: Number(rootStat.mode & 0o7777n), uid: Number(rootStat.uid), gid: Number(rootStat.gid), mtimeNs: rootStat.mtimeNs };
     await finishDir(stage, rootMeta, root.asRoot);
+    reportDamaged(root, walker);
     catalog.insertSnapshot({
       name,
       takenNs,
@@ -172,6 +193,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     trace('commit');
     faultPoint('take:committed');
   } catch (e) {
+    await pool.close(); // no worker may still write into what is removed below
     catalog.rollback();
     // Leave nothing behind: the staging folder, and the objects this take published (after the
     // rollback the catalog no longer knows them, so they are strays). If this cleanup fails too

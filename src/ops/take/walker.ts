@@ -12,17 +12,20 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { Root } from '../shared/root.js';
-import { ObjectPlacer, ObjectMissing, type ContentSource } from '../shared/object-placer.js';
+import { ObjectPlacer, ObjectDamaged, ObjectMissing, type ContentSource } from '../shared/object-placer.js';
 import { placeSymlinkSync } from '../shared/place.js';
 import { Warnings } from '../shared/warnings.js';
 import type { DigestInput } from '../shared/tree-digest.js';
 import { Kind, type EntryMeta, type TreeTotals } from '../../model/entry.js';
-import { objectKeyOf } from '../../model/object-key.js';
+import { objectKeyOf, type ObjectKey } from '../../model/object-key.js';
 import { DEFAULT_RACY_WINDOW_MS, encodeRecord, racyCutoffNs, settled, type StatFields } from '../../model/quick-check.js';
 import { NotARegularFile, readSourceFile, type ReadResult } from '../../store/blobfile.js';
 import type { IngestResult } from '../../store/ingest-sync.js';
 import type { IngestPool } from '../../store/ingest-pool.js';
 import { asBuffer } from '../../util/buffers.js';
+import { joinPath } from '../../util/paths.js';
+import { isNetworkFileSystem } from '../../util/fs.js';
+import { objectKeyString } from '../../store/layout.js';
 import { Limiter } from '../../util/limit.js';
 import { ErrnoError, errnoCode } from '../../errors.js';
 
@@ -36,6 +39,8 @@ export type SourceStat = Pick<
 >;
 
 export interface WalkOptions {
+  /** The source's top folder (as the user's paths name it; the walk itself goes through descriptors). */
+  top: Buffer;
   checksum: boolean;
   startedNs: bigint;
   racyWindowMs?: number;
@@ -43,8 +48,11 @@ export interface WalkOptions {
   exclude?: (rel: Buffer, isDir: boolean) => boolean;
   /** Progress: `files` files (default 1) of `bytes` bytes are in the snapshot. */
   onFile?: (bytes: number, files?: number) => void;
-  /** Test seams: run just before a source file is opened for reading. */
-  hooks?: { beforeRead?: (abs: Buffer) => Promise<void> | void };
+  /**
+   * Test seams: run just before a source file is opened for reading; treat every source file
+   * system as a network one (its clock is then not trusted: see recordFor).
+   */
+  hooks?: { beforeRead?: (abs: Buffer) => Promise<void> | void; networkSource?: boolean };
 }
 
 export interface FolderResult {
@@ -91,24 +99,59 @@ export class SourceWalker {
   readonly limiter = new Limiter(16);
   /** Folders being walked right now (folder-walk.ts bounds it). */
   dirsInFlight = 0;
+  private readonly racyWindowMs: number;
   private readonly racyCutoff: bigint;
+  /**
+   * Per source file system (device): whether its timestamps come from another machine's clock
+   * (a network file system), and the newest timestamp seen on it so far.
+   */
+  private readonly remoteClock = new Map<bigint, boolean>();
+  /** Objects this take found damaged and replaced from the source: objectName → the key and the source path that showed it. */
+  readonly damaged = new Map<string, { key: ObjectKey; rel: Buffer }>();
+  private readonly newestSeen = new Map<bigint, bigint>();
 
   constructor(
     readonly root: Root,
     readonly pool: IngestPool,
     readonly opts: WalkOptions,
   ) {
-    this.placer = new ObjectPlacer(root);
-    this.racyCutoff = racyCutoffNs(opts.startedNs, opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS);
+    this.placer = new ObjectPlacer(root, opts.checksum);
+    this.racyWindowMs = opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS;
+    this.racyCutoff = racyCutoffNs(opts.startedNs, this.racyWindowMs);
+  }
+
+  /** Learn what kind of file system an open source folder is on (once per device). */
+  noteFileSystem(dev: bigint, openFolder: Buffer): void {
+    if (!this.remoteClock.has(dev)) this.remoteClock.set(dev, this.opts.hooks?.networkSource === true || isNetworkFileSystem(openFolder));
   }
 
   /**
    * The quick-check record of an entry, or undefined when it changed too recently to be trusted
    * next time (the racy window, src/model/quick-check.ts): it is looked at again.
+   *
+   * The window is anchored on the clock that stamped the entry. A local file system uses this
+   * machine's clock. A network file system's server stamps its own times, and its clock may run
+   * behind ours; so there the window also ends before the newest timestamp seen on that file
+   * system so far (which its clock has certainly reached). The cost: on a network file system
+   * the most recently changed entries are read again at every take.
    */
   recordFor(kind: Kind, name: Buffer, st: StatFields, meta: EntryMeta, extra: Buffer): Buffer | undefined {
-    if (!settled(st, this.racyCutoff)) return undefined;
+    let cutoff = this.racyCutoff;
+    if (this.remoteClock.get(st.dev)) {
+      const seen = st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs;
+      const newest = this.newestSeen.get(st.dev);
+      const anchor = newest === undefined || seen > newest ? seen : newest;
+      this.newestSeen.set(st.dev, anchor);
+      const remote = racyCutoffNs(anchor, this.racyWindowMs);
+      if (remote < cutoff) cutoff = remote;
+    }
+    if (!settled(st, cutoff)) return undefined;
     return encodeRecord({ kind, name, ...meta, dev: st.dev, ino: st.ino, size: st.size, ctimeNs: st.ctimeNs, extra });
+  }
+
+  private noteDamaged(key: ObjectKey, rel: Buffer): void {
+    const name = objectKeyString(key);
+    if (!this.damaged.has(name)) this.damaged.set(name, { key, rel });
   }
 
   /** Record an entry that vanished, became unreadable or was swapped while being read; rethrow anything else. */
@@ -159,6 +202,7 @@ export class SourceWalker {
       this.placer.newObjects++;
       this.placer.newBytes += r.size;
     }
+    if (r.damaged) this.noteDamaged(key, at.rel);
     if (!r.linked) await this.placer.link(key, at.dest); // link limit: replicas
     if (r.changing) this.warnings.add('changing', at.rel, `kept changing while being read; stored the last version read`);
     this.counters.hashedFiles++;
@@ -193,7 +237,7 @@ export class SourceWalker {
       meta = metaOf(read.before);
       seen = read.before;
       changing = read.changing;
-      await this.placer.ensure(objectKeyOf(hash, meta), size, read as ContentSource);
+      if (await this.placer.ensure(objectKeyOf(hash, meta), size, read as ContentSource)) this.noteDamaged(objectKeyOf(hash, meta), at.rel);
       this.counters.hashedFiles++;
       this.counters.hashedBytes += size;
     }
@@ -201,9 +245,14 @@ export class SourceWalker {
     try {
       await this.placer.link(key, at.dest);
     } catch (e) {
-      if (!(e instanceof ObjectMissing)) throw e;
-      // The store lost this object (deleted by hand?): rebuild it from the source if it still
-      // has the same content, else store what the source has now.
+      if (!(e instanceof ObjectMissing) && !(e instanceof ObjectDamaged)) throw e;
+      // The store lost this object (deleted by hand?) or it no longer is what its name says
+      // (edited in place through a dated folder?): rebuild it from the source if that still has
+      // the same content, else store what the source has now. A damaged one is moved aside.
+      if (e instanceof ObjectDamaged) {
+        this.placer.quarantine(key);
+        this.noteDamaged(key, at.rel);
+      }
       const read = await this.readStable(at, st);
       if (!read) return undefined;
       if (!read.hash.equals(hash)) {
@@ -243,7 +292,7 @@ export class SourceWalker {
     for (let attempt = 1; ; attempt++) {
       let read: ReadResult;
       try {
-        await this.opts.hooks?.beforeRead?.(at.src);
+        await this.opts.hooks?.beforeRead?.(joinPath(this.opts.top, at.rel));
         read = await readSourceFile(at.src, expect, this.root.layout.tmp, true);
       } catch (e) {
         if (e instanceof NotARegularFile && attempt < MAX_READ_ATTEMPTS) {

@@ -9,12 +9,13 @@ import path from 'node:path';
 import type { Root } from '../shared/root.js';
 import type { ReferencedObject } from '../../catalog/verify-queries.js';
 import { objectName, objectPath } from '../../store/layout.js';
-import { nsToUs, type ObjectKey } from '../../model/object-key.js';
+import { type ObjectKey } from '../../model/object-key.js';
 import { hashStoredFile, NotARegularFile, SMALL_FILE_LIMIT } from '../../store/blobfile.js';
 import { hashBytes } from '../../store/hasher.js';
 import { Limiter, allSettledOrThrow } from '../../util/limit.js';
 import { errnoCode } from '../../errors.js';
 import { DAMAGE_ORDER, type DamageKind, type ObjectDamage } from './types.js';
+import { inodeDrift } from '../../store/object-check.js';
 
 /** Objects hashed at once: reads overlap with hashing; the native hasher uses both cores. */
 const HASH_CONCURRENCY = 4;
@@ -114,21 +115,6 @@ export function inodeId(st: { dev: bigint | number; ino: bigint | number }): str
   return `${st.dev}:${st.ino}`;
 }
 
-
-function describeMode(m: number): string {
-  return '0' + m.toString(8).padStart(3, '0');
-}
-
-/** The metadata differences between an object inode and its name; empty when equal. */
-export function metadataDrift(st: fs.BigIntStats, key: ObjectKey, owners: boolean): string[] {
-  const out: string[] = [];
-  const mode = Number(st.mode & 0o7777n);
-  if (mode !== key.mode) out.push(`mode ${describeMode(mode)}, expected ${describeMode(key.mode)}`);
-  const us = nsToUs(st.mtimeNs);
-  if (us !== key.mtimeUs) out.push(`mtime ${new Date(Number(us / 1000n)).toISOString()}, expected ${new Date(Number(key.mtimeUs / 1000n)).toISOString()}`);
-  if (owners && (Number(st.uid) !== key.uid || Number(st.gid) !== key.gid)) out.push(`owner ${st.uid}:${st.gid}, expected ${key.uid}:${key.gid}`);
-  return out;
-}
 
 /**
  * The folders of .snap/objects must be real folders: a symlink planted there could make us read
@@ -257,7 +243,7 @@ export async function checkObjects(root: Root, pages: Iterable<readonly Referenc
           problems.push(`${st.size} bytes, expected ${size}${which}`);
           isBad = true;
         }
-        const drift = metadataDrift(st, key, opts.owners);
+        const drift = inodeDrift(st, key, opts.owners);
         if (drift.length > 0) {
           kinds.add('object-metadata');
           problems.push(drift.join(', ') + which);

@@ -1,0 +1,29 @@
+/**
+ * Whether an object file still is what its name says, from one lstat: a regular file of the
+ * recorded size with the mode, mtime (and, when owners are compared, uid/gid) its name promises.
+ * Nothing is hard-linked to an object without this check (take's scan and ingest workers, the
+ * object placer), and verify reports its differences. Content is only compared by hashing:
+ * `take --checksum` and `verify` do that.
+ */
+import type fs from 'node:fs';
+import { nsToUs, type ObjectKey } from '../model/object-key.js';
+
+function octal(m: number): string {
+  return '0' + m.toString(8).padStart(3, '0');
+}
+
+/** The metadata differences between an object inode and its name; empty when equal. */
+export function inodeDrift(st: Pick<fs.BigIntStats, 'mode' | 'mtimeNs' | 'uid' | 'gid'>, key: ObjectKey, owners: boolean): string[] {
+  const out: string[] = [];
+  const mode = Number(st.mode & 0o7777n);
+  if (mode !== key.mode) out.push(`mode ${octal(mode)}, expected ${octal(key.mode)}`);
+  const us = nsToUs(st.mtimeNs);
+  if (us !== key.mtimeUs) out.push(`mtime ${new Date(Number(us / 1000n)).toISOString()}, expected ${new Date(Number(key.mtimeUs / 1000n)).toISOString()}`);
+  if (owners && (Number(st.uid) !== key.uid || Number(st.gid) !== key.gid)) out.push(`owner ${st.uid}:${st.gid}, expected ${key.uid}:${key.gid}`);
+  return out;
+}
+
+/** The object's inode (a regular file) has its recorded size and the metadata of its name. */
+export function objectInodeHolds(st: fs.BigIntStats, key: ObjectKey, size: bigint | number, owners: boolean): boolean {
+  return st.isFile() && st.size === BigInt(size) && inodeDrift(st, key, owners).length === 0;
+}
