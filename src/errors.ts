@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'UNSAFE_PATH' // a path from the catalog or the store would escape its folder or follow a symlink
   | 'NOT_A_STORE' // <root>/.snap is missing, or is not what linksnap made
   | 'EXISTS' // a destination exists and --force was not given
+  | 'SOURCE_SHRANK' // .latest is empty or lost too much of the last snapshot (take.max-shrink); nothing was stored
   | 'CROSS_DEVICE'; // hard links are impossible (EXDEV) where they are required
 
 export class SnapError extends Error {

@@ -7,7 +7,7 @@ import type { ErrorCode } from '../errors.js';
 export const EXIT = {
   OK: 0,
   DAMAGE: 1, // verify found damage (or repair left some unrepaired)
-  USAGE: 2, // bad arguments or bad input (no root, no .latest, unknown snapshot...)
+  USAGE: 2, // bad arguments or bad input (no root, no .latest, unknown snapshot, a source that shrank...)
   WARNINGS: 3, // completed, but some paths were skipped (listed on stderr / in --json)
   LOCKED: 4, // another run holds the root's lock
   IO: 5, // a file-system error: disk full, permission denied on the store, EXDEV...
@@ -18,7 +18,8 @@ export const EXIT = {
 export const EXIT_HELP = `Exit codes:
   0   success
   1   verify: damage found (or --repair could not repair everything)
-  2   usage error or bad input (missing root or .latest, bad option, unknown snapshot)
+  2   usage error or bad input (missing root or .latest, bad option, unknown snapshot,
+      take: a source that is empty or lost more than take.max-shrink; nothing was stored)
   3   completed with warnings (some paths skipped; they are listed)
   4   another linksnap run holds the lock on this root
   5   file-system error (disk full, permission denied, cross-device link)
@@ -33,6 +34,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'NO_SNAPSHOT':
     case 'NOT_A_STORE':
     case 'EXISTS':
+    case 'SOURCE_SHRANK': // like a missing .latest: the source is not what it should be
       return EXIT.USAGE;
     case 'LOCKED':
       return EXIT.LOCKED;

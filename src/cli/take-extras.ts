@@ -24,12 +24,13 @@ const MARK: Record<DryRunEntry['status'], string> = { changed: '+', unchanged: '
  */
 export async function runTakeDryRun(
   rootArg: string,
-  o: ExcludeCliOptions & { checksum?: boolean; json?: boolean; quiet?: boolean; verbose?: boolean },
+  o: ExcludeCliOptions & { checksum?: boolean; allowShrink?: boolean; json?: boolean; quiet?: boolean; verbose?: boolean },
 ): Promise<number> {
   const entries: DryRunEntry[] = [];
   const r = await takeDryRun(rootArg, {
     exclude: excludesFor(rootArg, o),
     checksum: o.checksum,
+    allowShrink: o.allowShrink,
     onEntry: (e) => {
       if (o.json) entries.push(e);
       else if (o.verbose || (e.status !== 'unchanged' && e.status !== 'included')) {
@@ -48,6 +49,8 @@ export async function runTakeDryRun(
         `would read ${plural(r.changedFiles, 'new or changed file')} (${formatBytes(r.changedBytes)}); ${r.excluded} excluded, ${r.skipped} skipped\n`,
     );
   }
+  // Even with --quiet: the real take would store nothing (a preview still exits 0).
+  if (r.wouldRefuse) io.err(`snap: dry run: the real take would refuse: ${r.wouldRefuse}\n`);
   return EXIT.OK;
 }
 

@@ -12,6 +12,8 @@ export interface RefSnapshot {
   name: string;
   takenNs: bigint;
   pinned: boolean;
+  /** Regular files it holds; unknown counts as some. */
+  files?: number;
 }
 
 function mondayOf(d: Date): string {
@@ -39,11 +41,18 @@ function keyOf(rule: keyof RefPolicy, s: RefSnapshot): string {
   }
 }
 
-/** The names the policy keeps (pinned and the newest included). */
+/** The names the policy keeps (pinned, the newest, and the newest holding files included). */
 export function referenceKeep(snapshots: readonly RefSnapshot[], policy: RefPolicy): Set<string> {
   const newestFirst = [...snapshots].sort((a, b) => (a.takenNs < b.takenNs ? 1 : a.takenNs > b.takenNs ? -1 : 0));
   const keep = new Set<string>();
   if (newestFirst.length > 0) keep.add(newestFirst[0]!.name);
+  // However many empty snapshots came after it, the newest one with files stays.
+  for (const s of newestFirst) {
+    if (s.files === undefined || s.files > 0) {
+      keep.add(s.name);
+      break;
+    }
+  }
   for (const s of snapshots) if (s.pinned) keep.add(s.name);
   const rules = ['last', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
   const buckets = rules.filter((r) => (policy[r] ?? 0) > 0).map((r) => ({ rule: r, left: policy[r]!, last: undefined as string | undefined }));

@@ -8,7 +8,9 @@
  *   2. `snap verify` (full) finds no damage, and an independent structural check agrees;
  *   3. after gc (and prune, which gc's): .snap/objects holds exactly one object per distinct
  *      (content, mode, owner, mtime) of the live snapshots, plus link-limit replicas;
- *   4. what take's rotation and prune remove equals the reference implementation of the policy.
+ *   4. what take's rotation and prune remove equals the reference implementation of the policy;
+ *   5. a take without --allow-shrink of a source the shrink guard refuses (as the reference rule
+ *      says) stores nothing and leaves exactly the live objects.
  * LINKSNAP_PROPERTY_RUNS raises the number of sequences (default 12, about 30 s here).
  */
 import fs from 'node:fs';
@@ -21,6 +23,7 @@ import { diffTrees, readTree, type TreeInfo } from '../helpers/tree.js';
 import { applyMutation, mutationArb, type Mutation } from '../helpers/mutate.js';
 import { referenceKeep, type RefPolicy, type RefSnapshot } from '../helpers/retention-reference.js';
 import { neededObjectFiles, objectDirListing, storeProblems } from '../helpers/store-check.js';
+import { referenceRefuses, treeTotals } from '../helpers/shrink-reference.js';
 
 // Names are local time: UTC keeps the model's clock free of DST repeats (the engine's DST and
 // time-zone behaviour is covered by test/retention/policy.test.ts).
@@ -54,7 +57,7 @@ const policyArb: fc.Arbitrary<RefPolicy> = fc.record(
 
 type Cmd =
   | { k: 'mutate'; ms: Mutation[] }
-  | { k: 'take'; advanceS: number; keep: number | undefined }
+  | { k: 'take'; advanceS: number; keep: number | undefined; allowShrink: boolean }
   | { k: 'prune'; policy: RefPolicy; dryRun: boolean }
   | { k: 'config'; policy: RefPolicy | null }
   | { k: 'pin'; idx: number; pinned: boolean }
@@ -66,7 +69,7 @@ const advanceArb = fc.oneof(fc.integer({ min: 1, max: 3600 }), fc.integer({ min:
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 6, arbitrary: fc.array(mutationArb, { minLength: 1, maxLength: 4 }).map((ms) => ({ k: 'mutate' as const, ms })) },
-  { weight: 6, arbitrary: fc.record({ k: fc.constant('take' as const), advanceS: advanceArb, keep: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }) }) },
+  { weight: 6, arbitrary: fc.record({ k: fc.constant('take' as const), advanceS: advanceArb, keep: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }), allowShrink: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('prune' as const), policy: policyArb, dryRun: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('config' as const), policy: fc.option(policyArb, { nil: null }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('pin' as const), idx: fc.nat(), pinned: fc.boolean() }) },
@@ -148,7 +151,7 @@ async function run(cmds: Cmd[]): Promise<void> {
   for (const mu of seed) applyMutation(latest, mu);
   try {
     // Every sequence starts with a take: the other commands need a store.
-    for (const c of [{ k: 'take', advanceS: 1, keep: undefined } as Cmd, ...cmds]) {
+    for (const c of [{ k: 'take', advanceS: 1, keep: undefined, allowShrink: false } as Cmd, ...cmds]) {
       switch (c.k) {
         case 'mutate':
           for (const mu of c.ms) applyMutation(latest, mu);
@@ -156,9 +159,16 @@ async function run(cmds: Cmd[]): Promise<void> {
         case 'take': {
           t += c.advanceS * 1000;
           const src = readTree(latest);
-          const r = await take(root, { now: () => new Date(t), keep: c.keep, racyWindowMs: 0 });
+          const last = m.snaps.at(-1);
+          const opts = { now: () => new Date(t), keep: c.keep, racyWindowMs: 0, allowShrink: c.allowShrink };
+          if (!c.allowShrink && referenceRefuses(last && treeTotals(m.trees.get(last.name)!), treeTotals(src))) {
+            await expect(take(root, opts)).rejects.toMatchObject({ code: 'SOURCE_SHRANK' });
+            checkObjects(root, m); // whatever the refused take published is gone again
+            break;
+          }
+          const r = await take(root, opts);
           m.trees.set(r.snapshot, src);
-          m.snaps.push({ name: r.snapshot, takenNs: BigInt(t) * 1_000_000n, pinned: false });
+          m.snaps.push({ name: r.snapshot, takenNs: BigInt(t) * 1_000_000n, pinned: false, files: treeTotals(src).files });
           const policy = c.keep !== undefined ? { last: c.keep } : (m.saved ?? { last: 16 });
           expect(r.rotated).toEqual(m.apply(policy));
           break;

@@ -1,7 +1,9 @@
 /**
  * For random mutation sequences: every snapshot still in the catalog equals the source as it was
  * when it was taken; files with identical (content, metadata) share one inode everywhere; and
- * rotation keeps exactly the newest N. Takes use several racy windows, so folders whose
+ * rotation keeps exactly the newest N (and the newest snapshot with files while newer ones are
+ * empty); a take the shrink guard refuses (test/helpers/shrink-reference.ts) changes nothing.
+ * Takes use several racy windows, so folders whose
  * quick-check records are complete, partial or empty are all reused or rebuilt
  * (src/model/quick-check.ts). LINKSNAP_PROPERTY_RUNS raises the run count.
  */
@@ -15,6 +17,7 @@ import { verify } from '../../src/ops/verify/verify.js';
 import { newRoot, steppingClock } from '../helpers/tmp.js';
 import { diffTrees, readTree, type TreeInfo } from '../helpers/tree.js';
 import { applyMutation, mutationArb } from '../helpers/mutate.js';
+import { referenceRefuses, treeTotals } from '../helpers/shrink-reference.js';
 
 const RUNS = Number(process.env.LINKSNAP_PROPERTY_RUNS ?? 25);
 
@@ -26,6 +29,7 @@ const stepArb = fc.oneof(
       kind: fc.constant('take' as const),
       keep: fc.integer({ min: 1, max: 4 }),
       checksum: fc.boolean(),
+      allowShrink: fc.boolean(),
       // 0: every file's record is trusted; 2000: nothing just written is (folders are then
       // rebuilt every time); a few ms: some entries of a folder are trusted and some not.
       racyWindowMs: fc.constantFrom(0, 0, 2, 15, 2000),
@@ -48,10 +52,19 @@ describe('take: model-checked history', () => {
               continue;
             }
             const source = readTree(latest);
-            const r = await take(root, { now, keep: step.keep, checksum: step.checksum, racyWindowMs: step.racyWindowMs });
-            expected.set(r.snapshot, source);
-            // Rotation keeps exactly the newest `keep`.
-            model = [...model, r.snapshot].slice(-step.keep);
+            const opts = { now, keep: step.keep, checksum: step.checksum, racyWindowMs: step.racyWindowMs, allowShrink: step.allowShrink };
+            const last = model.at(-1);
+            if (!step.allowShrink && referenceRefuses(last === undefined ? undefined : treeTotals(expected.get(last)!), treeTotals(source))) {
+              await expect(take(root, opts)).rejects.toMatchObject({ code: 'SOURCE_SHRANK' });
+            } else {
+              const r = await take(root, opts);
+              expected.set(r.snapshot, source);
+              // Rotation keeps exactly the newest `keep`, and the newest snapshot with files.
+              const all = [...model, r.snapshot];
+              const kept = all.slice(-step.keep);
+              const withFiles = all.filter((n) => treeTotals(expected.get(n)!).files > 0).at(-1);
+              model = withFiles !== undefined && !kept.includes(withFiles) ? [withFiles, ...kept] : kept;
+            }
             const live = listSnapshots(root).map((s) => s.name);
             expect(live).toEqual(model);
             const inodes = new Map<string, bigint>();

@@ -6,7 +6,9 @@
  * Semantics are restic's (docs/retention.md): every rule works on its own, newest snapshot
  * first. `last N` keeps the newest N snapshots. `daily N` (and hourly, weekly, monthly, yearly)
  * keeps the newest snapshot of each of the newest N distinct days that have a snapshot. A
- * snapshot kept by any rule stays; pinned snapshots and the newest snapshot always stay.
+ * snapshot kept by any rule stays; pinned snapshots and the newest snapshot always stay, and so
+ * does the newest snapshot that holds any files when newer ones are all empty (an unmounted or
+ * wiped source taken with --allow-shrink must not rotate the real history away).
  * Periods are local time (snapshot names are local time); weeks are ISO 8601 (Monday first,
  * week 1 holds the year's first Thursday). Time comes from the catalog's `taken_ns`.
  */
@@ -26,6 +28,8 @@ export interface PolicySnapshot {
   /** Creation time from the catalog (ns since the epoch); orders the snapshots. */
   takenNs: bigint;
   pinned: boolean;
+  /** Regular files in the snapshot; unknown counts as some (the snapshot is not empty). */
+  files?: number;
 }
 
 export type KeepReason =
@@ -33,7 +37,9 @@ export type KeepReason =
   | { rule: Rule; period: string; n: number }
   | { rule: 'pinned' }
   /** The newest complete snapshot is never removed, whatever the policy. */
-  | { rule: 'newest' };
+  | { rule: 'newest' }
+  /** Every newer snapshot is empty: this is the newest that holds any files, never removed. */
+  | { rule: 'newest-with-files' };
 
 export interface RetentionPlan {
   /** Survivors, oldest first, each with every reason it stays. */
@@ -127,6 +133,10 @@ export function planRetention(snapshots: readonly PolicySnapshot[], policy: Rete
   }
   for (const s of snapshots) if (s.pinned) reasons.get(s.name)!.push({ rule: 'pinned' });
   if (newestFirst.length > 0) reasons.get(newestFirst[0]!.name)!.push({ rule: 'newest' });
+  // Every snapshot newer than the newest with files is empty; when it is the newest itself,
+  // 'newest' already keeps it and the plan is the plain policy's.
+  const withFiles = newestFirst.find((s) => s.files === undefined || s.files > 0);
+  if (withFiles && withFiles !== newestFirst[0]) reasons.get(withFiles.name)!.push({ rule: 'newest-with-files' });
 
   const plan: RetentionPlan = { keep: [], remove: [] };
   for (const s of [...newestFirst].reverse()) {
@@ -137,8 +147,9 @@ export function planRetention(snapshots: readonly PolicySnapshot[], policy: Rete
   return plan;
 }
 
-/** `daily 2026-11-27 (#1)`, `pinned`, `newest`: one reason, for human output. */
+/** `daily 2026-11-27 (#1)`, `pinned`, `newest`, `newest with files (...)`: one reason, for human output. */
 export function showReason(r: KeepReason): string {
   if (r.rule === 'pinned' || r.rule === 'newest') return r.rule;
+  if (r.rule === 'newest-with-files') return 'newest with files (newer ones are empty)';
   return r.rule === 'last' ? `last (#${r.n})` : `${r.rule} ${r.period} (#${r.n})`;
 }

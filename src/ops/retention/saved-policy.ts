@@ -1,41 +1,24 @@
 /**
  * The retention policy saved in a root's catalog (`snap config <root> keep.daily=7 ...`), and
- * the policy that applies when none is given on the command line.
+ * the policy that applies when none is given on the command line. The keys, their meaning and
+ * their checks live in the settings registry (src/ops/shared/settings.ts).
  */
 import type { Catalog } from '../../catalog/catalog.js';
 import { DEFAULT_POLICY, RULES, isEmptyPolicy, type RetentionPolicy, type Rule } from './policy.js';
-import { SnapError, isSnapError } from '../../errors.js';
-
-/** Saved key -> policy rule. */
-export const POLICY_KEYS: Readonly<Record<string, Rule>> = Object.freeze(Object.fromEntries(RULES.map((r) => [`keep.${r}`, r])));
+import { readSetting, type SettingKey } from '../shared/settings.js';
 
 export type PolicySource = 'options' | 'saved' | 'default';
 
-export function knownKeysHint(): string {
-  return `known keys: ${Object.keys(POLICY_KEYS).join(', ')}`;
-}
-
-export function parseCount(key: string, value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    throw new SnapError('USAGE', `${key} must be a positive integer, got '${value}'`, { hint: `to remove a rule: snap config <root> --unset ${key}` });
-  }
-  return Number(value);
-}
+/** The saved key of a rule: `keep.daily`. Every rule has one (the registry's type checks it). */
+const keyOf = (rule: Rule): SettingKey & `keep.${Rule}` => `keep.${rule}`;
 
 /** The saved policy, or undefined when no keep.* key is saved. */
 export function savedPolicy(catalog: Catalog): RetentionPolicy | undefined {
+  const saved = catalog.getConfig();
   const policy: RetentionPolicy = {};
-  for (const [key, value] of catalog.getConfig()) {
-    const rule = POLICY_KEYS[key];
-    if (!rule) continue;
-    try {
-      policy[rule] = parseCount(key, value);
-    } catch (e) {
-      if (!isSnapError(e)) throw e;
-      throw new SnapError('CATALOG', `the saved setting ${key}=${JSON.stringify(value)} is not a positive integer`, {
-        hint: `fix it: snap config <root> ${key}=<n>  (or --unset ${key})`,
-      });
-    }
+  for (const rule of RULES) {
+    const n = readSetting(saved, keyOf(rule));
+    if (n !== undefined) policy[rule] = n;
   }
   return isEmptyPolicy(policy) ? undefined : policy;
 }

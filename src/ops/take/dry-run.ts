@@ -20,6 +20,7 @@ import { layoutFor } from '../../store/layout.js';
 import { joinPath, showName } from '../../util/paths.js';
 import { errnoCode } from '../../errors.js';
 import type { ExcludeFn } from './excludes.js';
+import { judgeShrink, shrinkBaseline, shrinkMessage } from './shrink-guard.js';
 
 /**
  * changed: a file a take would read and hash; unchanged: a file the quick check vouches for;
@@ -40,6 +41,8 @@ export interface DryRunEntry {
 export interface DryRunOptions {
   exclude?: ExcludeFn;
   checksum?: boolean;
+  /** As take's: do not report the shrink guard's refusal. */
+  allowShrink?: boolean;
   /** Called for every entry as the walk meets it (folders before their contents). */
   onEntry?: (e: DryRunEntry) => void;
 }
@@ -55,6 +58,8 @@ export interface DryRunResult {
   changedBytes: number;
   excluded: number;
   skipped: number;
+  /** The shrink guard would refuse this source: the real take's error message (shrink-guard.ts). */
+  wouldRefuse?: string;
 }
 
 export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Promise<DryRunResult> {
@@ -133,6 +138,8 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
   };
   try {
     await walk(Buffer.from(source.real), Buffer.alloc(0));
+    const shrink = root && !opts.allowShrink ? judgeShrink(shrinkBaseline(root.catalog), r) : undefined;
+    if (shrink) r.wouldRefuse = shrinkMessage(shrink, { root: rootPath, source: source.real });
   } finally {
     root?.close();
   }

@@ -34,6 +34,7 @@ import { IngestPool } from '../../store/ingest-pool.js';
 import { trace } from '../../util/trace.js';
 import type { ExcludeFn } from './excludes.js';
 import { lexists } from '../../util/fs.js';
+import { refuseIfShrunk, shrinkBaseline } from './shrink-guard.js';
 
 export interface TakeOptions {
   /**
@@ -41,6 +42,8 @@ export interface TakeOptions {
    * run. Without it the root's saved policy applies, else keep-last 16 (docs/retention.md).
    */
   keep?: number;
+  /** Take the source even when it is empty or lost more than take.max-shrink (shrink-guard.ts). */
+  allowShrink?: boolean;
   /** Re-hash every file instead of trusting size+mtime+ctime+inode. */
   checksum?: boolean;
   /** How long to wait for another run's lock (ms). */
@@ -151,6 +154,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   // Creation order must survive a clock that jumps back (DST, NTP): never before the newest.
   let takenNs = BigInt(date.getTime()) * 1_000_000n;
   if (newest && takenNs <= newest.takenNs) takenNs = newest.takenNs + 1n;
+  const shrink = opts.allowShrink ? undefined : shrinkBaseline(catalog);
 
   const stage = path.join(layout.staging, name);
   await fsp.mkdir(stage, { mode: 0o700 });
@@ -171,6 +175,8 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   try {
     rootStat = await fsp.stat(sourceDir, { bigint: true });
     res = await FolderWalk.walkSource(walker, Buffer.from(sourceDir), rootStat, Buffer.from(stage));
+    // An empty or collapsed source is refused here, so the failure path below undoes it all.
+    if (shrink) refuseIfShrunk(shrink, res.totals, { root: layout.root, source: sourceDir });
     const rootMeta = { mode: Number(rootStat.mode & 0o7777n), uid: Number(rootStat.uid), gid: Number(rootStat.gid), mtimeNs: rootStat.mtimeNs };
     await finishDir(stage, rootMeta, root.asRoot);
     reportDamaged(root, walker);
