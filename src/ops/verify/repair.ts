@@ -10,9 +10,12 @@
  *      .latest), published with rename(2) over the damaged name. No intact copy: the paths that
  *      lost their content are named and nothing is changed for that object.
  *   2. Re-link, in place, exactly the snapshot paths whose inode is not their object's (after a
- *      heal, or a file replaced by another inode), then restore their folders' metadata.
+ *      heal, or a file replaced by another inode), then restore their folders' metadata. A file
+ *      there whose content is not the object's is someone's: it moves to .snap/lost+found first.
  *   3. Rebuild each dated folder with structural damage (missing, extra, wrong kind, metadata,
- *      symlink target) from the catalog and swap it in (materialize.ts).
+ *      symlink target) from the catalog and swap it in (shared/build-folder.ts), which moves
+ *      what the old folder holds that is not the snapshot's to .snap/lost+found.
+ *   Every move is named in the findings' repair notes and returned (shared/lost-found.ts).
  *
  * Every step is atomic (rename) and idempotent: a repair killed at any point leaves a store that
  * the next `verify --repair` brings to a clean verify.
