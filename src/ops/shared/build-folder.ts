@@ -179,7 +179,7 @@ export async function rebuildInPlace(
   if (lexists(final)) {
     // Only after the new folder is complete: a failed build leaves the old one untouched.
     const before = lostFound.saved.length;
-    await saveForeign(root, snap, Buffer.from(final), lostFound);
+    await saveForeign(root, snap, Buffer.from(final), Buffer.from(ready), lostFound);
     counts.saved = lostFound.saved.slice(before);
   }
   if (lexists(final)) { // (a non-folder standing there went to lost+found itself)

@@ -161,8 +161,17 @@ export async function openForMoves(abs: Buffer, st: fs.BigIntStats, asRoot: bool
   return mode;
 }
 
-/** Whether the thing at `abs` (lstat'ed as `st`) is what entry `e` of the manifest says. */
-async function isTheSnapshots(root: Root, e: Entry, abs: Buffer, st: fs.BigIntStats, lf: LostFound): Promise<boolean> {
+/** One old dated folder being sorted: what is the snapshot's stays, the rest moves to lost+found. */
+interface Sorting {
+  root: Root;
+  snap: SnapshotRow;
+  lf: LostFound;
+  /** The complete new folder of the snapshot: a file sharing its twin's inode is the snapshot's. */
+  built: Buffer;
+}
+
+/** Whether the thing at `rel` (lstat'ed as `st`) is what entry `e` of the manifest says. */
+async function isTheSnapshots(s: Sorting, e: Entry, rel: Buffer, abs: Buffer, st: fs.BigIntStats): Promise<boolean> {
   switch (e.kind) {
     case Kind.Dir:
       return st.isDirectory();
@@ -173,9 +182,12 @@ async function isTheSnapshots(root: Root, e: Entry, abs: Buffer, st: fs.BigIntSt
     }
     case Kind.File: {
       if (!st.isFile() || !e.hash) return false;
+      // Cheapest first: the new folder's link (one lstat, no catalog), the object's inode (any
+      // replica), an inode this run saved already, and only then a content comparison.
+      const twin = lstatOrUndefined(joinPath(s.built, rel));
+      if (twin && twin.ino === st.ino && twin.dev === st.dev) return true;
       const key = objectKeyOf(e.hash, e);
-      // The object's own inode; a stray copy of its content; or an inode this run saved already.
-      return isObjectInode(root, key, st) || lf.holds(st) || (await holdsObjectContent(abs, st, key, e.size));
+      return isObjectInode(s.root, key, st) || s.lf.holds(st) || (await holdsObjectContent(abs, st, key, e.size));
     }
     default:
       return false;
@@ -186,11 +198,11 @@ async function isTheSnapshots(root: Root, e: Entry, abs: Buffer, st: fs.BigIntSt
  * Before an in-place rebuild swaps the dated folder `top` of `snap` out (into the trash), move
  * whatever in it is not the snapshot's into lost+found: paths the manifest does not have,
  * entries of another kind, symlinks pointing elsewhere, and files that are neither the object's
- * inode nor a copy of its content. Walks the folder and the manifest side by side with lstat:
- * a symlink is never followed (it is kept or moved as a symlink), and a folder is entered only
- * when the manifest has a folder there.
+ * inode nor a copy of its content. `built` is the complete new folder. Walks the old folder and
+ * the manifest side by side with lstat: a symlink is never followed (it is kept or moved as a
+ * symlink), and a folder is entered only when the manifest has a folder there.
  */
-export async function saveForeign(root: Root, snap: SnapshotRow, top: Buffer, lf: LostFound): Promise<void> {
+export async function saveForeign(root: Root, snap: SnapshotRow, top: Buffer, built: Buffer, lf: LostFound): Promise<void> {
   const st = lstatOrUndefined(top);
   if (!st) return;
   if (!st.isDirectory()) {
@@ -198,12 +210,12 @@ export async function saveForeign(root: Root, snap: SnapshotRow, top: Buffer, lf
     faultPoint('materialize:saved');
     return;
   }
-  await saveForeignIn(root, snap, TreeGuard.top(snap.name, snap.rootTree), Buffer.alloc(0), top, st, lf);
+  await sortFolder({ root, snap, lf, built }, TreeGuard.top(snap.name, snap.rootTree), Buffer.alloc(0), top, st);
 }
 
-async function saveForeignIn(root: Root, snap: SnapshotRow, guard: TreeGuard, rel: Buffer, abs: Buffer, dirSt: fs.BigIntStats, lf: LostFound): Promise<void> {
+async function sortFolder(s: Sorting, guard: TreeGuard, rel: Buffer, abs: Buffer, dirSt: fs.BigIntStats): Promise<void> {
   const manifest = new Map<string, Entry>();
-  for (const e of root.catalog.treeEntries(guard.tree)) {
+  for (const e of s.root.catalog.treeEntries(guard.tree)) {
     assertSafeName(e.name, `tree ${guard.tree}`);
     manifest.set(e.name.toString('latin1'), e);
   }
@@ -222,12 +234,12 @@ async function saveForeignIn(root: Root, snap: SnapshotRow, guard: TreeGuard, re
       const st = lstatOrUndefined(childAbs);
       if (!st) continue;
       const e = manifest.get(name.toString('latin1'));
-      if (e && (await isTheSnapshots(root, e, childAbs, st, lf))) {
-        if (e.kind === Kind.Dir) await saveForeignIn(root, snap, guard.enter(e.subtree, childRel), childRel, childAbs, st, lf);
+      if (e && (await isTheSnapshots(s, e, childRel, childAbs, st))) {
+        if (e.kind === Kind.Dir) await sortFolder(s, guard.enter(e.subtree, childRel), childRel, childAbs, st);
         continue;
       }
-      opened ??= await openForMoves(abs, dirSt, root.asRoot);
-      await lf.save(snap.name, childRel, childAbs, st);
+      opened ??= await openForMoves(abs, dirSt, s.root.asRoot);
+      await s.lf.save(s.snap.name, childRel, childAbs, st);
       faultPoint('materialize:saved');
     }
   } finally {

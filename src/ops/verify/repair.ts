@@ -310,11 +310,13 @@ class Repairer {
     }
   }
 
-  /** Tell each finding where what it named went, when a part of it was moved into lost+found. */
+  /** Tell each finding where the paths it names went, when they were moved into lost+found. */
   noteSaved(): void {
+    const byPath = new Map(this.lostFound.saved.map((x) => [x.path, x]));
+    if (byPath.size === 0) return;
     for (const f of this.check.findings) {
       if (f.severity !== 'damage') continue;
-      const mine = this.lostFound.saved.filter((x) => f.paths.some((p) => x.path === p || x.path.startsWith(p + '/')));
+      const mine = f.paths.flatMap((p) => byPath.get(p) ?? []);
       if (mine.length === 0) continue;
       const note = `not the snapshot's, kept: ${mine.map((x) => `${x.path} → ${x.to}`).join(', ')}`;
       f.repairNote = f.repairNote ? `${f.repairNote}; ${note}` : note;
