@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { openRoot } from '../../src/ops/shared/root.js';
-import { walkTree } from '../../src/ops/shared/snapshot-tree.js';
+import { walkSnapshot } from '../../src/ops/shared/snapshot-tree.js';
 import { Kind } from '../../src/model/entry.js';
 import { objectName, objectPath } from '../../src/store/layout.js';
 import { nsToUs } from '../../src/model/object-key.js';
@@ -31,7 +31,7 @@ export function storeProblems(root: string): string[] {
         continue;
       }
       const seen = new Set<string>();
-      for (const { rel, entry: e } of walkTree(c, s.rootTree)) {
+      for (const { rel, entry: e } of walkSnapshot(c, s)) {
         seen.add(rel.toString('latin1'));
         const where = `${s.name}/${showName(rel)}`;
         const p = joinPath(top, rel);
@@ -94,7 +94,7 @@ export function neededObjectFiles(root: string): string[] {
     const c = r.catalog;
     const out = new Set<string>();
     for (const s of c.listSnapshots()) {
-      for (const { entry: e } of walkTree(c, s.rootTree)) {
+      for (const { entry: e } of walkSnapshot(c, s)) {
         if (e.kind !== Kind.File) continue;
         const key = { hash: e.hash!, mode: e.mode, uid: e.uid, gid: e.gid, mtimeUs: nsToUs(e.mtimeNs) };
         const replicas = c.getObject(key)?.replicas ?? 1;

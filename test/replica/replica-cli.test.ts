@@ -32,17 +32,25 @@ interface Run {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  /** The child's own temp folder (its TMPDIR). */
+  tmpdir: string;
 }
 
+/**
+ * Run the CLI. Each child gets its own TMPDIR inside this test's temp area: a push killed with
+ * SIGKILL cannot remove its `linksnap-push-*` scratch folder, and it must not pile up in the
+ * system temp folder (the test's temp area is removed after the test).
+ */
 function snap(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const tmpdir = tempDir('linksnap-child-tmp-');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...s3.env, LINKSNAP_NO_SYNC: '1', ...env } });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...s3.env, LINKSNAP_NO_SYNC: '1', TMPDIR: tmpdir, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, tmpdir }));
   });
 }
 
@@ -79,6 +87,8 @@ describe('snap push / pull (CLI)', () => {
       LINKSNAP_CRASH_AT: '^push:blob-uploaded$',
     });
     expect(killed.signal).toBe('SIGKILL');
+    // its scratch folder is left behind, in the child's own temp folder (removed with the test's)
+    expect(fs.readdirSync(killed.tmpdir).filter((n) => n.startsWith('linksnap-push-'))).toHaveLength(1);
     expect((await s3.read(headKey(u))).toString()).toBe(headBefore);
     const v = await verifyReplica(url, { samplePercent: 100, endpoint: s3.endpoint });
     expect(v.damaged).toBe(false);

@@ -27,6 +27,10 @@ export function registerMaterialize(program: Command): void {
         for (const s of r.snapshots) {
           const how = s.copied ? `${plural(s.copied, 'file')} copied` + (s.linked ? `, ${s.linked} linked` : '') : `${plural(s.linked, 'file')} linked`;
           io.err(`snap: ${s.name}: ${how}, ${plural(s.dirs, 'folder')}, ${plural(s.symlinks, 'symlink')}, ${formatBytes(s.bytes)}\n`);
+          if (s.saved.length) {
+            io.err(`snap: ${s.name}: moved ${plural(s.saved.length, 'path')} that were not the snapshot's to .snap/lost+found:\n`);
+            for (const x of s.saved) io.err(`  ${x.path} → ${x.to}\n`);
+          }
           io.out(s.path + '\n');
         }
         io.err(`snap: done in ${formatSeconds(r.seconds)}\n`);

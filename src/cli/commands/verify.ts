@@ -9,6 +9,8 @@ import { verifyReplicaCommand } from './verify-replica.js';
 
 /** Paths shown per finding and snapshot in the human report (all of them are in --json). */
 const SHOWN_PATHS = 10;
+/** Paths moved into lost+found listed in the human report (all of them are in --json). */
+const SHOWN_SAVED = 100;
 
 function status(f: Finding): string {
   if (f.repaired === true) return ' [repaired]';
@@ -51,6 +53,11 @@ export function renderReport(r: VerifyReport): string {
       out += `  ${f.kind}${status(f)}: ${f.paths.slice(0, SHOWN_PATHS).join(', ') || f.object || ''}\n      ${f.message}\n`;
       if (f.repairNote) out += `      ${f.repairNote}\n`;
     }
+  }
+  if (r.saved?.length) {
+    out += 'moved to .snap/lost+found (in the dated folders, but not the snapshots\')\n';
+    for (const x of r.saved.slice(0, SHOWN_SAVED)) out += `  ${x.path} → ${x.to}\n`;
+    if (r.saved.length > SHOWN_SAVED) out += `  … (${r.saved.length - SHOWN_SAVED} more; --json lists all)\n`;
   }
   const notes = r.findings.filter((f) => f.severity === 'info');
   if (notes.length) {

@@ -13,6 +13,7 @@ import { readSourceFile } from '../../store/blobfile.js';
 import { joinPath } from '../../util/paths.js';
 import { errnoCode } from '../../errors.js';
 import type { Warnings } from '../shared/warnings.js';
+import { TreeGuard } from '../shared/snapshot-tree.js';
 
 export interface SideEntry extends EntryMeta {
   name: Buffer;
@@ -22,8 +23,9 @@ export interface SideEntry extends EntryMeta {
   /** Files: the content hash, known (catalog, quick-check record) or computed on demand. */
   hash?: Buffer;
   getHash?: () => Promise<Buffer | undefined>;
-  /** Folders: the catalog tree id (snapshot side) ... */
+  /** Folders: the catalog tree id and where the walk stands (snapshot side) ... */
   tree?: number;
+  guard?: TreeGuard;
   /** ... or the absolute path (live side). */
   abs?: Buffer;
 }
@@ -37,13 +39,14 @@ export interface Side {
 }
 
 export function snapshotSide(catalog: Catalog, label: string, rootTree: number): Side {
+  const top = TreeGuard.top(label, rootTree);
   return {
     label,
     isSnapshot: true,
-    list: async (dir) => {
-      const tree = dir ? dir.tree : rootTree;
-      if (tree === undefined) return [];
-      return catalog.treeEntries(tree).map((e) => ({
+    list: async (dir, rel) => {
+      const guard = dir ? dir.guard : top;
+      if (guard === undefined) return [];
+      return catalog.treeEntries(guard.tree).map((e) => ({
         name: e.name,
         kind: e.kind,
         mode: e.mode,
@@ -54,6 +57,8 @@ export function snapshotSide(catalog: Catalog, label: string, rootTree: number):
         target: e.target,
         hash: e.hash,
         tree: e.subtree,
+        // A folder that would close a cycle (or lie absurdly deep) stops the diff: UNSAFE_PATH.
+        guard: e.kind === Kind.Dir && e.subtree !== undefined ? guard.enter(e.subtree, joinPath(rel, e.name)) : undefined,
       }));
     },
   };

@@ -13,9 +13,9 @@
  */
 import picomatch from 'picomatch';
 import { openRoot } from '../shared/root.js';
-import type { Catalog } from '../../catalog/catalog.js';
+import type { SnapshotRow } from '../../catalog/catalog.js';
 import { Kind, kindName } from '../../model/entry.js';
-import { lookupPath } from '../shared/snapshot-tree.js';
+import { TreeGuard, lookupPath } from '../shared/snapshot-tree.js';
 import { assertSafeName, joinPath, showName, splitRelative } from '../../util/paths.js';
 import { SnapError } from '../../errors.js';
 
@@ -59,33 +59,36 @@ export function findPaths(rootArg: string, glob: string): FindResult {
   try {
     const { catalog } = root;
     const memo = new Map<string, Hit[]>();
-    const under = (tree: number, prefix: Buffer): Hit[] => {
-      const key = `${tree}\0${prefix.toString('latin1')}`;
+    // Memoised per (tree, path): a subtree with a cycle anywhere below it throws on its first
+    // walk (the guard sees the cycle whatever led there), so a memo hit never skips a check.
+    const under = (guard: TreeGuard, prefix: Buffer): Hit[] => {
+      const key = `${guard.tree}\0${prefix.toString('latin1')}`;
       const known = memo.get(key);
       if (known) return known;
       const hits: Hit[] = [];
-      for (const e of catalog.treeEntries(tree)) {
-        assertSafeName(e.name, `tree ${tree}`);
+      for (const e of catalog.treeEntries(guard.tree)) {
+        assertSafeName(e.name, `tree ${guard.tree}`);
         const rel = joinPath(prefix, e.name);
         if (isMatch(showName(rel))) hits.push({ rel, kind: e.kind });
-        if (e.kind === Kind.Dir && e.subtree !== undefined) hits.push(...under(e.subtree, rel));
+        if (e.kind === Kind.Dir && e.subtree !== undefined) hits.push(...under(guard.enter(e.subtree, rel), rel));
       }
       memo.set(key, hits);
       return hits;
     };
-    const hitsIn = (catalogRef: Catalog, s: Parameters<typeof lookupPath>[1]): Hit[] => {
-      const start = lookupPath(catalogRef, s, baseParts);
+    const hitsIn = (s: SnapshotRow): Hit[] => {
+      const start = lookupPath(catalog, s, baseParts);
       if (!start) return [];
       const startRel = Buffer.from(baseParts.map((p) => p.toString('latin1')).join('/'), 'latin1');
       const own: Hit[] = baseParts.length > 0 && isMatch(showName(startRel)) ? [{ rel: startRel, kind: start.kind }] : [];
-      return start.kind === Kind.Dir && start.subtree !== undefined ? [...own, ...under(start.subtree, startRel)] : own;
+      if (start.kind !== Kind.Dir || start.subtree === undefined) return own;
+      return [...own, ...under(TreeGuard.top(s.name, start.subtree, baseParts.length), startRel)];
     };
 
     const snaps = catalog.listSnapshots().filter((s) => s.state === 'complete');
     const byPath = new Map<string, { rel: Buffer; kind: Kind; snapshots: string[] }>();
     const perSnap: { name: string; matches: number }[] = [];
     for (const s of snaps) {
-      const hits = hitsIn(catalog, s);
+      const hits = hitsIn(s);
       if (hits.length > 0) perSnap.push({ name: s.name, matches: hits.length });
       for (const h of hits) {
         // A path that changed kind between snapshots is listed once per kind.

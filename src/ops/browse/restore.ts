@@ -26,10 +26,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openRoot, type Root } from '../shared/root.js';
-import { getSnapshotOrThrow, lookupPath } from '../shared/snapshot-tree.js';
+import { TreeGuard, getSnapshotOrThrow, lookupPath } from '../shared/snapshot-tree.js';
 import { finishDir } from '../shared/place.js';
 import { copyVerified } from './restore-copy.js';
-import { Kind, type Entry } from '../../model/entry.js';
+import { Kind, type Entry, type EntryMeta } from '../../model/entry.js';
 import { objectKeyOf } from '../../model/object-key.js';
 import { nsToUtimeArg } from '../../store/times.js';
 import { assertSafeName, joinPath, showName, splitRelative, toBuf } from '../../util/paths.js';
@@ -53,6 +53,8 @@ export interface RestoreOptions {
   to: string;
   force?: boolean;
   onProgress?: (p: RestoreProgress) => void;
+  /** Test seams (test/security): called just before a destination file is created and opened. */
+  testHooks?: { beforeOpen?: (dest: Buffer) => void };
 }
 
 export interface RestoreResult {
@@ -77,6 +79,7 @@ interface Ctx {
   root: Root;
   limiter: Limiter;
   force: boolean;
+  beforeOpen?: (dest: Buffer) => void;
   result: RestoreResult;
   progress: RestoreProgress;
   onProgress?: (p: RestoreProgress) => void;
@@ -96,6 +99,8 @@ async function writeFile(ctx: Ctx, dest: Buffer, entry: Entry, shown: string): P
   const { layout, catalog, asRoot } = ctx.root;
   const key = objectKeyOf(entry.hash!, entry);
   const replicas = catalog.getObject(key)?.replicas ?? 1;
+  ctx.beforeOpen?.(dest);
+  // O_EXCL: a file (or a hard link to someone else's file) that appeared here is never written to.
   const fh = await fsp.open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     await copyVerified(layout, key, entry.size, replicas, fh, shown, (n) => {
@@ -167,11 +172,10 @@ async function makeFolder(ctx: Ctx, dest: Buffer): Promise<void> {
   await fsp.mkdir(dest, { mode: 0o700 });
 }
 
-async function putDir(ctx: Ctx, dest: Buffer, entry: Entry, rel: Buffer, alreadyMade = false): Promise<void> {
-  if (!alreadyMade) await makeFolder(ctx, dest);
-  if (entry.subtree === undefined) throw new SnapError('CATALOG', `folder ${showName(rel) || '.'} has no tree record`);
-  const children = ctx.root.catalog.treeEntries(entry.subtree);
-  for (const child of children) assertSafeName(child.name, `tree ${entry.subtree}`);
+/** Fill the folder `dest` with the tree of `guard` (the folder at `rel`), then give it `meta`. */
+async function putDir(ctx: Ctx, dest: Buffer, meta: EntryMeta, guard: TreeGuard, rel: Buffer): Promise<void> {
+  const children = ctx.root.catalog.treeEntries(guard.tree);
+  for (const child of children) assertSafeName(child.name, `tree ${guard.tree}`);
   // Files and symlinks of a folder concurrently (I/O latency dominates small files); subfolders
   // one after another, depth first, so memory follows depth, not tree size.
   await allSettledOrThrow(
@@ -179,9 +183,14 @@ async function putDir(ctx: Ctx, dest: Buffer, entry: Entry, rel: Buffer, already
     (child) => ctx.limiter.run(() => putLeaf(ctx, joinPath(dest, child.name), child, showName(joinPath(rel, child.name)))),
   );
   for (const child of children) {
-    if (child.kind === Kind.Dir) await putDir(ctx, joinPath(dest, child.name), child, joinPath(rel, child.name));
+    if (child.kind !== Kind.Dir) continue;
+    const childRel = joinPath(rel, child.name);
+    const inner = guard.enter(child.subtree, childRel); // a cycle or absurd depth: UNSAFE_PATH, before anything is made
+    const childDest = joinPath(dest, child.name);
+    await makeFolder(ctx, childDest);
+    await putDir(ctx, childDest, child, inner, childRel);
   }
-  await finishDir(dest, entry, ctx.root.asRoot);
+  await finishDir(dest, meta, ctx.root.asRoot);
   ctx.result.dirs++;
 }
 
@@ -256,6 +265,7 @@ export async function restore(rootArg: string, snapshotName: string, opts: Resto
       root,
       limiter: new Limiter(16),
       force,
+      beforeOpen: opts.testHooks?.beforeOpen,
       result,
       progress: {
         doneBytes: 0,
@@ -268,9 +278,11 @@ export async function restore(rootArg: string, snapshotName: string, opts: Resto
     let madeTop = false; // only what we created is removed after a failure
     try {
       if (entry.kind === Kind.Dir) {
+        if (entry.subtree === undefined) throw new SnapError('CATALOG', `folder ${result.path} of ${snap.name} has no tree record`);
+        const guard = TreeGuard.top(snap.name, entry.subtree, parts.length);
         await makeFolder(ctx, target);
         madeTop = !force;
-        await putDir(ctx, target, entry, relBytes, true);
+        await putDir(ctx, target, entry, guard, relBytes);
       } else await putLeaf(ctx, target, entry, showName(relBytes));
     } catch (e) {
       if (madeTop) await removeCreated(target).catch(() => {});

@@ -16,6 +16,7 @@ import { openRoot } from '../shared/root.js';
 import { SHARED, exclusiveUsage, storeTotals, treeEdges } from '../../catalog/history-queries.js';
 import type { Catalog, SnapshotRow } from '../../catalog/catalog.js';
 import { listDir, lstatOrUndefined } from '../../util/fs.js';
+import { unsafeTreeError } from '../shared/snapshot-tree.js';
 
 export interface SnapshotStats {
   name: string;
@@ -63,7 +64,11 @@ export interface StatsResult {
 
 /**
  * Every reachable tree → the one snapshot that reaches it, or SHARED. Linear in trees + folder
- * edges: a tree is claimed once by its first snapshot and turns SHARED at most once.
+ * edges: a tree is claimed once by its first snapshot and turns SHARED at most once. The claim
+ * is a depth-first walk with an explicit stack that knows which trees are open (on the path
+ * from the top): meeting one of them again is a cycle, which only a damaged or tampered catalog
+ * has, and ends stats with UNSAFE_PATH like every other walk of the trees. Any cycle is met
+ * this way by the first snapshot that reaches it.
  */
 function treeOwners(catalog: Catalog, snaps: readonly SnapshotRow[]): Map<number, number> {
   const edges = treeEdges(catalog);
@@ -78,12 +83,21 @@ function treeOwners(catalog: Catalog, snaps: readonly SnapshotRow[]): Map<number
     }
   };
   for (const s of snaps) {
+    const open = new Set<number>();
+    // A negative entry closes tree -t-1 (all of its subtrees are done).
     const stack = [s.rootTree];
     while (stack.length) {
       const t = stack.pop()!;
+      if (t < 0) {
+        open.delete(-t - 1);
+        continue;
+      }
+      if (open.has(t)) throw unsafeTreeError(s.name, `form a cycle (tree ${t})`);
       const o = owner.get(t);
       if (o === undefined) {
         owner.set(t, s.id);
+        open.add(t);
+        stack.push(-t - 1);
         for (const c of edges.get(t) ?? []) stack.push(c);
       } else if (o !== s.id && o !== SHARED) markShared(t);
     }

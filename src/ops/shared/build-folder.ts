@@ -3,7 +3,7 @@
  * repair and pull all use, so every folder linksnap makes from the catalog is made the same way.
  *
  * Safety: the folder is built inside a fresh folder this run created (mkdir fails on anything
- * that exists), entry by entry from walkTree, which re-checks every name from the catalog with
+ * that exists), entry by entry from walkSnapshot, which re-checks every name from the catalog with
  * isSafeName; so a hostile catalog (`..`, `/`, absolute names) cannot address anything outside,
  * and nothing is ever written through a symlink (a symlink entry is created, never entered).
  *
@@ -11,6 +11,8 @@
  *   build in .snap/staging/<name>.building-<rand>   (killed: recovery deletes it)
  *   rename it to .snap/staging/<name>               (killed: recovery publishes it if the
  *                                                     dated folder is missing, else deletes it)
+ *   move what in the old dated folder is not the    (killed: each item is in one place or the
+ *   snapshot's into .snap/lost+found                 other; the next run moves the rest)
  *   rename the old dated folder into .snap/trash    (killed: recovery publishes the new one)
  *   rename .snap/staging/<name> to <root>/<name>
  */
@@ -20,8 +22,9 @@ import { randomBytes } from 'node:crypto';
 import type { Root } from './root.js';
 import { removeTree } from './recover.js';
 import type { ObjectPlacer } from './object-placer.js';
-import { finishDir, makeDir, placeSymlink } from './place.js';
-import { walkTree, MAX_TREE_DEPTH } from './snapshot-tree.js';
+import { finishDir, makeDir, placeSymlink, renameDir } from './place.js';
+import { LostFound, saveForeign, type SavedPath } from './lost-found.js';
+import { walkSnapshot } from './snapshot-tree.js';
 import type { Catalog, SnapshotRow } from '../../catalog/catalog.js';
 import { Kind, type EntryMeta } from '../../model/entry.js';
 import { SNAPSHOT_NAME_RE } from '../../store/layout.js';
@@ -30,12 +33,11 @@ import { fsyncDir, syncFileSystem } from '../../store/durability.js';
 import { nsToUtimeArg } from '../../store/times.js';
 import { joinPath, showName } from '../../util/paths.js';
 import { faultPoint } from '../../util/fault.js';
-import { SnapError, errnoCode } from '../../errors.js';
+import { SnapError } from '../../errors.js';
 import { lexists } from '../../util/fs.js';
 
-export interface MaterializedSnapshot {
-  name: string;
-  path: string;
+/** What a build placed. */
+export interface BuildCounts {
   files: number;
   dirs: number;
   symlinks: number;
@@ -45,6 +47,12 @@ export interface MaterializedSnapshot {
   copied: number;
 }
 
+export interface MaterializedSnapshot extends BuildCounts {
+  name: string;
+  path: string;
+  /** In-place rebuilds: what the old folder held that was not the snapshot's, moved into .snap/lost+found. */
+  saved: SavedPath[];
+}
 
 export type PlaceFile = (key: ObjectKey, size: number, dest: Buffer) => Promise<'linked' | 'copied'>;
 
@@ -74,10 +82,10 @@ export async function buildSnapshot(
   top: Buffer,
   place: PlaceFile,
   owners: boolean,
-  counts: MaterializedSnapshot,
+  counts: BuildCounts,
   tick?: (bytes: number) => void,
 ): Promise<void> {
-  const open: { abs: Buffer; meta: EntryMeta; depth: number; tree: number | undefined }[] = [];
+  const open: { abs: Buffer; meta: EntryMeta; depth: number }[] = [];
   let pending: Promise<unknown>[] = [];
   const drain = async () => {
     const batch = pending;
@@ -94,20 +102,14 @@ export async function buildSnapshot(
     }
   };
   try {
-    for (const { rel, entry, depth } of walkTree(catalog, snap.rootTree)) {
-      if (depth > MAX_TREE_DEPTH) throw new SnapError('UNSAFE_PATH', `the catalog's folders of ${snap.name} nest deeper than ${MAX_TREE_DEPTH} levels (a cycle?)`);
+    // walkSnapshot refuses a cycle or an absurd depth (UNSAFE_PATH) before descending.
+    for (const { rel, entry, depth } of walkSnapshot(catalog, snap)) {
       await closeTo(depth);
       const dest = joinPath(top, rel);
       if (entry.kind === Kind.Dir) {
-        // `open` now holds exactly this folder's ancestors: one of them again means a cycle.
-        if (entry.subtree === snap.rootTree || open.some((o) => o.tree === entry.subtree)) {
-          throw new SnapError('UNSAFE_PATH', `the catalog's folders of ${snap.name} form a cycle at ${showName(rel)}`, {
-            hint: 'the catalog is damaged or was tampered with; run `snap verify`',
-          });
-        }
         await drain();
         await makeDir(dest);
-        open.push({ abs: dest, meta: entry, depth, tree: entry.subtree });
+        open.push({ abs: dest, meta: entry, depth });
         counts.dirs++;
       } else if (entry.kind === Kind.Symlink) {
         if (!entry.target) throw new SnapError('CATALOG', `symlink ${showName(rel)} of ${snap.name} has no target in the catalog`);
@@ -141,28 +143,22 @@ export async function buildSnapshot(
 }
 
 export function emptyCounts(name: string, p: string): MaterializedSnapshot {
-  return { name, path: p, files: 0, dirs: 0, symlinks: 0, bytes: 0, linked: 0, copied: 0 };
-}
-
-/** Rename, making a read-only folder being moved writable first (moving a folder rewrites its `..`). */
-export async function renameDir(from: string, to: string): Promise<void> {
-  try {
-    await fsp.rename(from, to);
-  } catch (e) {
-    if (errnoCode(e) !== 'EACCES' && errnoCode(e) !== 'EPERM') throw e;
-    const st = await fsp.lstat(from);
-    if (!st.isDirectory()) throw e;
-    await fsp.chmod(from, (st.mode & 0o7777) | 0o700);
-    await fsp.rename(from, to);
-    await fsp.chmod(to, st.mode & 0o7777);
-  }
+  return { name, path: p, files: 0, dirs: 0, symlinks: 0, bytes: 0, linked: 0, copied: 0, saved: [] };
 }
 
 /**
- * Rebuild one dated folder in place (the caller holds the lock and ran recover()). The old
- * folder, if any, ends up in .snap/trash; the caller empties it after unlocking.
+ * Rebuild one dated folder in place (the caller holds the lock and ran recover()). Whatever the
+ * old folder holds that is not the snapshot's is moved into .snap/lost+found (`lostFound`, one
+ * per run; lost-found.ts); the rest of it ends up in .snap/trash, which the caller empties
+ * after unlocking.
  */
-export async function rebuildInPlace(root: Root, snap: SnapshotRow, placer: ObjectPlacer, tick?: (bytes: number) => void): Promise<MaterializedSnapshot> {
+export async function rebuildInPlace(
+  root: Root,
+  snap: SnapshotRow,
+  placer: ObjectPlacer,
+  tick?: (bytes: number) => void,
+  lostFound: LostFound = new LostFound(root.layout),
+): Promise<MaterializedSnapshot> {
   assertSnapshotName(snap.name);
   const { layout } = root;
   const final = path.join(layout.root, snap.name);
@@ -181,6 +177,12 @@ export async function rebuildInPlace(root: Root, snap: SnapshotRow, placer: Obje
   await renameDir(building, ready);
   faultPoint('materialize:staged');
   if (lexists(final)) {
+    // Only after the new folder is complete: a failed build leaves the old one untouched.
+    const before = lostFound.saved.length;
+    await saveForeign(root, snap, Buffer.from(final), Buffer.from(ready), lostFound);
+    counts.saved = lostFound.saved.slice(before);
+  }
+  if (lexists(final)) { // (a non-folder standing there went to lost+found itself)
     await renameDir(final, path.join(layout.trash, `${snap.name}.old-${randomBytes(4).toString('hex')}`));
     faultPoint('materialize:old-moved');
   }

@@ -1,12 +1,14 @@
 /**
  * Creating folders and symlinks in a folder being built, with the metadata `rsync -a` would
- * give. Shared by take and materialize. Files are placed by ObjectPlacer.link (hard links).
+ * give, and moving folders into (or out of) place. Shared by take, materialize and repair.
+ * Files are placed by ObjectPlacer.link (hard links).
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import { nsToUtimeArg } from '../../store/times.js';
 import type { EntryMeta } from '../../model/entry.js';
 import { faultPoint } from '../../util/fault.js';
+import { errnoCode } from '../../errors.js';
 
 /**
  * Apply a folder's own metadata once its contents are complete: its mode last but one (a
@@ -27,6 +29,20 @@ export async function placeSymlink(target: Buffer, p: Buffer, meta: EntryMeta, a
   if (asRoot) await fsp.lchown(p, meta.uid, meta.gid);
   const t = nsToUtimeArg(meta.mtimeNs);
   await fsp.lutimes(p, t, t);
+}
+
+/** Rename, making a read-only folder being moved writable first (moving a folder rewrites its `..`). */
+export async function renameDir(from: string | Buffer, to: string | Buffer): Promise<void> {
+  try {
+    await fsp.rename(from, to);
+  } catch (e) {
+    if (errnoCode(e) !== 'EACCES' && errnoCode(e) !== 'EPERM') throw e;
+    const st = await fsp.lstat(from);
+    if (!st.isDirectory()) throw e;
+    await fsp.chmod(from, (st.mode & 0o7777) | 0o700);
+    await fsp.rename(from, to);
+    await fsp.chmod(to, st.mode & 0o7777);
+  }
 }
 
 /** A new folder inside one we are building: private until finishDir gives it its mode. */

@@ -18,7 +18,7 @@ import { nsToUs, objectKeyOf, type ObjectKey } from '../../model/object-key.js';
 import { HASH_BYTES } from '../../store/hasher.js';
 import { isSafeName, joinPath, showName } from '../../util/paths.js';
 import { errnoCode } from '../../errors.js';
-import { MAX_TREE_DEPTH } from '../shared/snapshot-tree.js';
+import { TreeGuard, snapshotPath } from '../shared/snapshot-tree.js';
 import { MAX_PATHS_PER_FINDING, type DamageKind, type Finding, type ObjectDamage, type ReplacedEntry } from './types.js';
 import { lstatOrUndefined } from '../../util/fs.js';
 
@@ -72,10 +72,6 @@ function fileKey(e: Entry): ObjectKey | undefined {
   return objectKeyOf(e.hash, e);
 }
 
-export function snapshotPath(snapshot: string, rel: Buffer): string {
-  return rel.length === 0 ? snapshot : `${snapshot}/${showName(rel)}`;
-}
-
 class SnapshotWalk {
   constructor(
     private readonly ctx: FolderCheckContext,
@@ -108,12 +104,12 @@ class SnapshotWalk {
   }
 
   /**
-   * Walk tree `treeId` (the folder at `rel`); `abs` is its folder on disk, or undefined when only
-   * the catalog is walked (folder missing, or not a folder, or not selected for checking).
+   * Walk the tree of `guard` (the folder at `rel`); `abs` is its folder on disk, or undefined
+   * when only the catalog is walked (folder missing, or not a folder, or not selected for checking).
    */
-  walk(treeId: number, rel: Buffer, abs: Buffer | undefined, ancestors: Set<number>, depth: number): void {
+  walk(guard: TreeGuard, rel: Buffer, abs: Buffer | undefined): void {
     const { catalog } = this.ctx.root;
-    const entries = catalog.treeEntries(treeId);
+    const entries = catalog.treeEntries(guard.tree);
     let onDisk: Map<string, Buffer> | undefined;
     if (abs) {
       try {
@@ -149,8 +145,9 @@ class SnapshotWalk {
             this.add('catalog-invariant', childRel, 'folder without a tree record in the catalog');
             break;
           }
-          if (ancestors.has(e.subtree) || depth >= MAX_TREE_DEPTH) {
-            this.add('catalog-invariant', childRel, 'the catalog has a cycle of folders here');
+          const inner = guard.tryEnter(e.subtree, childRel);
+          if (typeof inner === 'string') {
+            this.add('catalog-invariant', childRel, `the catalog's folders ${inner}`);
             break;
           }
           let next: Buffer | undefined;
@@ -160,9 +157,7 @@ class SnapshotWalk {
             if (d.length) this.add('entry-metadata', childRel, d.join(', '));
             next = childAbs;
           }
-          ancestors.add(e.subtree);
-          this.walk(e.subtree, childRel, next, ancestors, depth + 1);
-          ancestors.delete(e.subtree);
+          this.walk(inner, childRel, next);
           break;
         }
         case Kind.Symlink: {
@@ -247,7 +242,7 @@ function sameInodeAsObject(root: Root, key: ObjectKey, st: fs.BigIntStats): bool
 export function checkSnapshot(ctx: FolderCheckContext, snap: SnapshotRow, checkDisk: boolean): void {
   const w = new SnapshotWalk(ctx, snap);
   const abs = w.top(checkDisk);
-  w.walk(snap.rootTree, Buffer.alloc(0), abs, new Set([snap.rootTree]), 1);
+  w.walk(TreeGuard.top(snap.name, snap.rootTree), Buffer.alloc(0), abs);
 }
 
 /** Fill the snapshots and paths of every object finding from the refs the walks collected. */

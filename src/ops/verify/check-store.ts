@@ -3,13 +3,16 @@
  * leftovers of interrupted runs and objects nothing references. All informational: `snap gc`
  * and the next locked run clean them up; none of them is damage.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Root } from '../shared/root.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 import { danglingEntryCount } from '../../catalog/verify-queries.js';
 import { objectName, parseObjectName } from '../../store/layout.js';
 import type { Finding } from './types.js';
-import { lexists, listDir } from '../../util/fs.js';
+import { lexists, listDir, lstatOrUndefined } from '../../util/fs.js';
+import { lostFoundDir } from '../shared/lost-found.js';
+import { joinPath } from '../../util/paths.js';
 
 const LIST_CAP = 1000;
 
@@ -54,7 +57,39 @@ export function storeLeftovers(root: Root): Finding[] {
 
   const dangling = danglingEntryCount(catalog);
   if (dangling) out.push(info('catalog-dangling', [], `${dangling} catalog entry row(s) belong to no tree; \`snap gc\` removes them`));
+  const waiting = lostFound(root);
+  if (waiting) out.push(waiting);
   return out;
+}
+
+/**
+ * What repairs and rebuilds moved out of dated folders into .snap/lost+found: one path per run
+ * folder (`.snap/lost+found/<snapshot>/<run>`) and how many files, symlinks and other non-folders
+ * wait below them (counted with lstat: nothing there is followed).
+ */
+function lostFound(root: Root): Finding | undefined {
+  const top = lostFoundDir(root.layout);
+  const runs: string[] = [];
+  let waiting = 0;
+  for (const snap of listDir(top)) {
+    for (const run of listDir(path.join(top, snap))) {
+      runs.push(rel(root, path.join(top, snap, run)));
+      const stack: Buffer[] = [Buffer.from(path.join(top, snap, run))];
+      while (stack.length) {
+        const p = stack.pop()!;
+        const st = lstatOrUndefined(p);
+        if (!st) continue;
+        if (!st.isDirectory()) waiting++;
+        else for (const name of fs.readdirSync(p, { encoding: 'buffer' })) stack.push(joinPath(p, name));
+      }
+    }
+  }
+  if (runs.length === 0) return undefined;
+  return info(
+    'lost-found',
+    runs,
+    `${waiting} file(s) that were in dated folders but not in their snapshots wait in .snap/lost+found (moved there by a repair or rebuild); look through them and delete them when done`,
+  );
 }
 
 /** .snap/staging, .snap/tmp and .snap/trash, and interrupted prunes. */

@@ -10,9 +10,12 @@
  *      .latest), published with rename(2) over the damaged name. No intact copy: the paths that
  *      lost their content are named and nothing is changed for that object.
  *   2. Re-link, in place, exactly the snapshot paths whose inode is not their object's (after a
- *      heal, or a file replaced by another inode), then restore their folders' metadata.
+ *      heal, or a file replaced by another inode), then restore their folders' metadata. A file
+ *      there whose content is not the object's is someone's: it moves to .snap/lost+found first.
  *   3. Rebuild each dated folder with structural damage (missing, extra, wrong kind, metadata,
- *      symlink target) from the catalog and swap it in (materialize.ts).
+ *      symlink target) from the catalog and swap it in (shared/build-folder.ts), which moves
+ *      what the old folder holds that is not the snapshot's to .snap/lost+found.
+ *   Every move is named in the findings' repair notes and returned (shared/lost-found.ts).
  *
  * Every step is atomic (rename) and idempotent: a repair killed at any point leaves a store that
  * the next `verify --repair` brings to a clean verify.
@@ -26,10 +29,10 @@ import type { CheckResult } from './checks.js';
 import { ObjectPlacer } from '../shared/object-placer.js';
 import { finishDir } from '../shared/place.js';
 import { findSource } from '../shared/source.js';
-import { lookupPath } from '../shared/snapshot-tree.js';
+import { lookupPath, snapshotPath } from '../shared/snapshot-tree.js';
 import { rebuildInPlace } from '../shared/build-folder.js';
+import { LostFound, holdsObjectContent, isObjectInode, openForMoves, type SavedPath } from '../shared/lost-found.js';
 import { inodeId } from './check-objects.js';
-import { snapshotPath } from './check-folders.js';
 import { objectsWithHash, sourcePathsWithHash } from '../../catalog/verify-queries.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 import type { EntryMeta } from '../../model/entry.js';
@@ -40,7 +43,7 @@ import { NotARegularFile, applyInodeMeta, hashStoredFile, tmpName } from '../../
 import { syncFileSystem } from '../../store/durability.js';
 import { joinPath, joinAll } from '../../util/paths.js';
 import { faultPoint } from '../../util/fault.js';
-import { errnoCode, isFsError, isSnapError } from '../../errors.js';
+import { isFsError, isSnapError } from '../../errors.js';
 import type { ObjectDamage } from './types.js';
 import { lstatOrUndefined } from '../../util/fs.js';
 
@@ -71,6 +74,7 @@ async function hashIfReadable(p: string): Promise<{ hash: Buffer; size: number }
 
 class Repairer {
   private readonly placer: ObjectPlacer;
+  private readonly lostFound: LostFound;
   private readonly lost = new Set<string>();
   private readonly healed = new Set<string>();
   private latest: string | undefined | null = null;
@@ -81,6 +85,7 @@ class Repairer {
     private readonly owners: boolean,
   ) {
     this.placer = new ObjectPlacer(root);
+    this.lostFound = new LostFound(root.layout);
   }
 
   async run(): Promise<void> {
@@ -118,7 +123,7 @@ class Repairer {
       const snap = this.check.checked.find((s) => s.name === name);
       if (!snap) continue;
       try {
-        await rebuildInPlace(this.root, snap, this.placer);
+        await rebuildInPlace(this.root, snap, this.placer, undefined, this.lostFound);
       } catch (e) {
         const why = `could not rebuild the folder: ${(e as Error).message}`;
         for (const f of this.check.findings) if (f.snapshots.includes(name) && f.severity === 'damage' && !f.object) f.repairNote ??= why;
@@ -268,33 +273,35 @@ class Repairer {
   private async relinkGroup(snapshot: string, dir: Buffer, files: { rel: Buffer; key: ObjectKey }[]): Promise<void> {
     const snap = this.check.checked.find((s) => s.name === snapshot) ?? this.check.all.find((s) => s.name === snapshot);
     const abs = this.safeFolder(snapshot, dir);
+    const folderSt = abs && lstatOrUndefined(abs);
     const meta = snap && this.folderMeta(snap, dir);
-    if (!snap || !abs || !meta) return; // structural damage: the re-check reports what is left
+    if (!snap || !abs || !folderSt || !meta) return; // structural damage: the re-check reports what is left
     let changed = false;
     let opened: number | undefined;
+    let writable = false;
     try {
       for (const { rel, key } of files) {
         const dest = joinPath(abs, rel.subarray(dir.length === 0 ? 0 : dir.length + 1));
         const st = lstatOrUndefined(dest);
         if (!st || !st.isFile()) continue;
-        const current = new Set<string>();
-        const row = this.root.catalog.getObject(key);
-        for (let r = 0; r < (row?.replicas ?? 1); r++) {
-          const o = lstatOrUndefined(objectPath(this.root.layout, key, r));
-          if (o?.isFile()) current.add(inodeId(o));
-        }
-        if (current.has(inodeId(st))) continue; // already right: never rewrite what is correct
+        if (isObjectInode(this.root, key, st)) continue; // already right: never rewrite what is correct
+        // Another inode. A copy or link of the object's content (or an inode this run saved
+        // already, e.g. the old inode of a healed object shared by many paths) may go; anything
+        // else is someone's file and moves to lost+found first.
+        const size = this.root.catalog.getObject(key)?.size;
+        const keep = !this.lostFound.holds(st) && !(size !== undefined && (await holdsObjectContent(dest, st, key, size)));
         const tmp = tmpName(this.root.layout.tmp);
         await this.placer.link(key, tmp);
-        try {
-          await fsp.rename(tmp, dest);
-        } catch (e) {
-          if ((errnoCode(e) !== 'EACCES' && errnoCode(e) !== 'EPERM') || opened !== undefined) throw e;
-          // A read-only folder (not running as root): open it up for the moment, finishDir below restores it.
-          opened = Number(fs.lstatSync(abs).mode & 0o7777);
-          await fsp.chmod(abs, opened | 0o700);
-          await fsp.rename(tmp, dest);
+        if (!writable) {
+          opened = await openForMoves(abs, folderSt, this.root.asRoot); // finishDir below restores its mode
+          writable = true;
         }
+        if (keep) {
+          changed = true;
+          await this.lostFound.save(snapshot, rel, dest, st);
+          faultPoint('repair:saved');
+        }
+        await fsp.rename(tmp, dest); // atomic where nothing was saved: readers see one inode or the other
         changed = true;
         faultPoint('repair:relinked');
       }
@@ -302,8 +309,32 @@ class Repairer {
       if (changed || opened !== undefined) await finishDir(abs, meta, this.owners);
     }
   }
+
+  /** Tell each finding where the paths it names went, when they were moved into lost+found. */
+  noteSaved(): void {
+    const byPath = new Map(this.lostFound.saved.map((x) => [x.path, x]));
+    if (byPath.size === 0) return;
+    for (const f of this.check.findings) {
+      if (f.severity !== 'damage') continue;
+      const mine = f.paths.flatMap((p) => byPath.get(p) ?? []);
+      if (mine.length === 0) continue;
+      const note = `not the snapshot's, kept: ${mine.map((x) => `${x.path} → ${x.to}`).join(', ')}`;
+      f.repairNote = f.repairNote ? `${f.repairNote}; ${note}` : note;
+    }
+  }
+
+  get saved(): SavedPath[] {
+    return this.lostFound.saved;
+  }
 }
 
-export async function repairDamage(root: Root, check: CheckResult, owners: boolean): Promise<void> {
-  await new Repairer(root, check, owners).run();
+/** Repair what `check` found; returns what was moved into .snap/lost+found (and notes it on the findings). */
+export async function repairDamage(root: Root, check: CheckResult, owners: boolean): Promise<SavedPath[]> {
+  const r = new Repairer(root, check, owners);
+  try {
+    await r.run();
+  } finally {
+    r.noteSaved();
+  }
+  return r.saved;
 }

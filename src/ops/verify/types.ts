@@ -4,6 +4,7 @@
  * the snapshot>` for snapshot contents, `.snap/...` for the store.
  */
 import { type ObjectKey } from '../../model/object-key.js';
+import type { SavedPath } from '../shared/lost-found.js';
 
 export type DamageKind =
   | 'catalog-integrity' // SQLite's integrity_check / quick_check failed
@@ -29,7 +30,8 @@ export type InfoKind =
   | 'tmp-leftover' // .snap/tmp files of interrupted runs (or one in progress)
   | 'trash-leftover' // removed folders not yet deleted from .snap/trash
   | 'committed-awaiting-publish' // a complete snapshot still in .snap/staging; the next locked run publishes it
-  | 'snapshot-deleting'; // a prune was interrupted; the next locked run finishes it
+  | 'snapshot-deleting' // a prune was interrupted; the next locked run finishes it
+  | 'lost-found'; // files a repair or rebuild moved out of dated folders wait in .snap/lost+found
 
 export type FindingKind = DamageKind | InfoKind;
 
@@ -98,6 +100,8 @@ export interface VerifyReport {
   /** Whether verified_ns could be recorded for the objects that hashed clean. */
   verifiedRecorded: boolean;
   repair: boolean;
+  /** With repair: what was in dated folders but not the snapshots', moved into .snap/lost+found. */
+  saved?: SavedPath[];
   seconds: number;
 }
 

@@ -17,6 +17,7 @@ import type { PackedKeys } from './check-objects.js';
 import { ownersComparable, runChecks, type CheckResult } from './checks.js';
 import { repairDamage } from './repair.js';
 import type { Finding, VerifyCounts, VerifyOptions, VerifyReport } from './types.js';
+import type { SavedPath } from '../shared/lost-found.js';
 
 export type { Finding, VerifyOptions, VerifyReport, VerifyCounts, VerifyProgress, FindingKind } from './types.js';
 
@@ -134,8 +135,9 @@ async function verifyAndRepair(
       const base = { names: opts.snapshots, tier, samplePercent: opts.samplePercent, owners, leftovers };
       const first = await runChecks(root, { ...base, onProgress: opts.onProgress });
       let findings = first.findings;
+      let saved: SavedPath[] = [];
       if (findings.some((f) => f.severity === 'damage')) {
-        await repairDamage(root, first, owners);
+        saved = await repairDamage(root, first, owners);
         // Re-check: the folders fully (cheap), the content of exactly the objects that had findings.
         const second = await runChecks(root, { ...base, leftovers: false, hashOnly: new Set(first.objectDamage.keys()) });
         const remaining = new Map(second.findings.filter((f) => f.severity === 'damage').map((f) => [findingId(f), f]));
@@ -158,6 +160,7 @@ async function verifyAndRepair(
         counts: counts(first, findings),
         verifiedRecorded,
         repair: true,
+        saved,
         seconds: seconds(),
       };
     });
