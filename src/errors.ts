@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'IO' // any other file-system error on the store or the target
   | 'CATALOG' // the catalog cannot be opened, is newer than this linksnap, or is corrupt
   | 'UNSAFE_PATH' // a path from the catalog or the store would escape its folder or follow a symlink
-  | 'NOT_A_STORE' // <root>/.snap is missing, or is not what linksnap made
+  | 'NOT_A_STORE' // <root>/.snap is missing
+  | 'UNSAFE_STORE' // a store folder (.snap, objects, tmp, staging, trash, a fan-out) is a symlink, not a folder, or someone else's
   | 'EXISTS' // a destination exists and --force was not given
   | 'SOURCE_SHRANK' // .latest is empty or lost too much of the last snapshot (take.max-shrink); nothing was stored
   | 'CROSS_DEVICE'; // hard links are impossible (EXDEV) where they are required

@@ -1,7 +1,7 @@
 /**
- * Catalog queries for `snap verify`, `--repair` and `snap materialize`: the catalog's own
- * invariants, the set of objects the live snapshots reference, where intact copies of a content
- * may be found, and the rolling "last verified" time of each object (for --sample).
+ * Catalog queries for `snap verify`, `--repair` and `snap materialize`: the set of objects the
+ * live snapshots reference, where intact copies of a content may be found, and the rolling "last
+ * verified" time of each object (for --sample). The catalog's own invariants are invariants.ts.
  *
  * Every statement that reads ns timestamps or inode numbers uses safeIntegers (they exceed 2^53).
  */
@@ -10,13 +10,6 @@ import { Kind } from '../model/entry.js';
 import { readRecord, recordOffsets } from '../model/quick-check.js';
 import { mtimeUsOf } from './sql.js';
 
-
-/** The catalog file's own health: integrity_check (thorough) or quick_check (--quick). */
-export function catalogFileProblems(catalog: Catalog, quick: boolean): string[] {
-  const rows = catalog.db.pragma(quick ? 'quick_check' : 'integrity_check') as Record<string, string>[];
-  const msgs = rows.map((r) => String(Object.values(r)[0]));
-  return msgs.length === 1 && msgs[0] === 'ok' ? [] : msgs;
-}
 
 /**
  * Begin a read transaction on a connection that only reads: every query until endRead() sees
@@ -28,13 +21,6 @@ export function beginRead(catalog: Catalog): void {
 
 export function endRead(catalog: Catalog): void {
   if (catalog.db.inTransaction) catalog.db.exec('COMMIT');
-}
-
-/** Snapshot rows whose root tree record does not exist. */
-export function snapshotsWithoutRootTree(catalog: Catalog): string[] {
-  return (catalog.db.prepare(`SELECT name FROM snapshots WHERE root_tree NOT IN (SELECT id FROM trees)`).all() as { name: string }[]).map(
-    (r) => r.name,
-  );
 }
 
 /** Entry rows whose tree does not exist: harmless garbage (gc deletes them), reported as info. */
@@ -63,7 +49,9 @@ export interface ReferencedObject {
  * verify_refs; returns how many. Callers read it back in pages (referencedPage), so memory does
  * not grow with the store: at a million objects a materialised list cost ~700 MB of heap.
  * Trees are shared between snapshots (Merkle), so each distinct tree is read once; UNION makes a
- * cyclic (tampered) catalog terminate. Temp tables spill to a file (sqlite.ts sets temp_store).
+ * cyclic (tampered) catalog terminate. A hash not stored as bytes is no object name (it could
+ * spell a path): such entries are left to the invariant check (invariants.ts, entry-type).
+ * Temp tables spill to a file (sqlite.ts sets temp_store).
  */
 export function stageReferencedObjects(catalog: Catalog, rootTrees: readonly number[]): number {
   const db = catalog.db;
@@ -84,7 +72,7 @@ export function stageReferencedObjects(catalog: Catalog, rootTrees: readonly num
      refs AS (
        SELECT e.hash AS hash, e.mode AS mode, e.uid AS uid, e.gid AS gid, ${mtimeUsOf('e')} AS mtime_us, max(e.size) AS size
        FROM entries e JOIN reach r ON e.tree = r.id
-       WHERE e.kind = ${Kind.File} AND e.hash IS NOT NULL
+       WHERE e.kind = ${Kind.File} AND typeof(e.hash) = 'blob'
        GROUP BY 1, 2, 3, 4, 5)
      SELECT refs.hash, refs.mode, refs.uid, refs.gid, refs.mtime_us, refs.size,
             o.size, o.replicas, o.verified_ns, o.hash IS NOT NULL

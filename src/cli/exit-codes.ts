@@ -44,6 +44,7 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.IO;
     case 'CATALOG':
     case 'UNSAFE_PATH':
+    case 'UNSAFE_STORE':
       return EXIT.STORE;
   }
 }

@@ -13,6 +13,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HASH_BYTES } from './hasher.js';
 import type { ObjectKey } from '../model/object-key.js';
+import { SNAPSHOT_NAME_RE } from '../model/snapshot-name.js';
+
+export { SNAPSHOT_NAME_RE };
 
 export const STORE_DIR = '.snap';
 export const LATEST = '.latest';
@@ -81,14 +84,85 @@ export function quarantineName(trashDir: string, objectFileName: string): string
   return path.join(trashDir, `damaged-${objectFileName}-${randomBytes(4).toString('hex')}`);
 }
 
+/** A name quarantineName makes: `damaged-<object file name>-<8 hex>`. */
+function isQuarantineName(name: string): boolean {
+  const m = /^damaged-(.+)-[0-9a-f]{8}$/.exec(name);
+  return m !== null && parseObjectName(m[1]!) !== undefined;
+}
+
+/**
+ * Whether a key (from a catalog row) names an object file in the scheme: a 32-byte hash and
+ * metadata whose name parses back to itself. gc deletes objectPath(key): a malformed row (a
+ * hash stored as text, say) must never turn into a path outside .snap/objects.
+ */
+export function isObjectKeyInScheme(key: ObjectKey): boolean {
+  if (!Buffer.isBuffer(key.hash) || key.hash.length !== HASH_BYTES) return false;
+  const name = objectName(key);
+  const parsed = parseObjectName(name);
+  return parsed !== undefined && objectName(parsed.key) === name;
+}
+
+// ---- what linksnap names inside .snap ---------------------------------------------------------
+// Cleanup (recovery, gc, the trash) deletes only names that follow these rules; anything else in
+// a store folder is not linksnap's, and is reported and left where it is.
+
+/** A fan-out folder of .snap/objects: the first byte of the hash, in hex. */
+export function isFanOutName(name: string): boolean {
+  return /^[0-9a-f]{2}$/.test(name);
+}
+
+/** An object file name that belongs in fan-out folder `fan` (its hash starts with it). */
+export function parseObjectFileIn(fan: string, name: string): { key: ObjectKey; replica: number } | undefined {
+  const parsed = parseObjectName(name);
+  return parsed && parsed.key.hash.toString('hex', 0, 1) === fan ? parsed : undefined;
+}
+
+/** A catalog being pulled (ops/replica/pull.ts), before it is moved into place. */
+export function pullCatalogName(): string {
+  return `pull-catalog-${randomBytes(8).toString('hex')}.db`;
+}
+
+/**
+ * Names in .snap/tmp: a blob being written, `<pid>-<16 hex>` (store/blobfile.ts, tmpName), and
+ * a catalog being pulled (pullCatalogName) with the side files SQLite keeps next to it.
+ */
+export function isTmpName(name: string): boolean {
+  return /^\d+-[0-9a-f]{16}$/.test(name) || /^pull-catalog-[0-9a-f]{16}\.db(?:-wal|-shm|-journal)?$/.test(name);
+}
+
+/** Names in .snap/staging: a snapshot being built, or a rebuild `<name>.building-<8 hex>` (ops/shared/build-folder.ts). */
+export function isStagingName(name: string): boolean {
+  return SNAPSHOT_NAME_RE.test(name) || isSnapshotNameWith(name, /^\.building-[0-9a-f]{8}$/);
+}
+
+/**
+ * Names in .snap/trash: a removed dated folder `<name>` or `<name>.<n>` (ops/shared/remove.ts,
+ * trashPath), a folder replaced by a rebuild `<name>.old-<8 hex>` (build-folder.ts), what a
+ * repair moved out of .snap/objects: `objects-<xx>-<8 hex>`, `object-<12 hex>` (verify/repair.ts),
+ * and a damaged object a take moved aside: `damaged-<object name>-<8 hex>` (quarantineName).
+ */
+export function isTrashName(name: string): boolean {
+  return (
+    SNAPSHOT_NAME_RE.test(name) ||
+    isSnapshotNameWith(name, /^\.(?:[1-9]\d*|old-[0-9a-f]{8})$/) ||
+    /^objects-[0-9a-f]{2}-[0-9a-f]{8}$/.test(name) ||
+    /^object-[0-9a-f]{12}$/.test(name) ||
+    isQuarantineName(name)
+  );
+}
+
+/** A snapshot name followed by a suffix matching `suffix` (snapshot names have a fixed length). */
+function isSnapshotNameWith(name: string, suffix: RegExp): boolean {
+  const n = 'YYYY-MM-DD_HH.MM.SS'.length;
+  return SNAPSHOT_NAME_RE.test(name.slice(0, n)) && suffix.test(name.slice(n));
+}
+
 /** A stable string for an object key, for in-memory maps. */
 export function objectKeyString(key: ObjectKey): string {
   return objectName(key);
 }
 
-/** Snapshot folder names use the seed's format: YYYY-MM-DD_HH.MM.SS in local time. */
-export const SNAPSHOT_NAME_RE = /^\d{4}-\d{2}-\d{2}_\d{2}\.\d{2}\.\d{2}$/;
-
+/** Snapshot folder names use the seed's format (model/snapshot-name.ts): YYYY-MM-DD_HH.MM.SS in local time. */
 export function snapshotNameFor(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}_${p(d.getHours())}.${p(d.getMinutes())}.${p(d.getSeconds())}`;

@@ -36,11 +36,11 @@ async function fixture(): Promise<{ root: string; live: string[] }> {
     r.close();
   }
   const snap = path.join(root, '.snap');
-  fs.writeFileSync(path.join(snap, 'tmp/1-dead'), 'half');
+  fs.writeFileSync(path.join(snap, 'tmp/1-00000000deadbeef'), 'half');
   fs.mkdirSync(path.join(snap, 'staging/2031-01-01_00.00.00/d'), { recursive: true });
   fs.mkdirSync(path.join(snap, 'objects/cd'), { recursive: true });
   fs.writeFileSync(path.join(snap, 'objects/cd', 'cd'.repeat(32) + '_600_0_0_5'), 'never committed');
-  fs.writeFileSync(path.join(snap, 'objects/cd/junk'), 'junk');
+  fs.writeFileSync(path.join(snap, 'objects/cd', 'cd'.repeat(32) + '_600_0_0_5_r1'), 'never committed either');
   return { root, live: names.slice(3) };
 }
 

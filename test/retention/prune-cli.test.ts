@@ -59,7 +59,7 @@ describe('snap prune / gc / pin / config (CLI)', () => {
     ]);
     expect(typeof pr.seconds).toBe('number');
 
-    fs.writeFileSync(path.join(root, '.snap/tmp/leftover'), 'x');
+    fs.writeFileSync(path.join(root, '.snap/tmp/4242-00000000000000ff'), 'x'); // a tmp file of a killed run
     const g = snap('gc', root, '--json');
     expect(g.code, g.stderr).toBe(0);
     expect(JSON.parse(g.stdout)).toMatchObject({ dryRun: false, objects: 0, bytes: 0, trees: 0, strays: 0, strayBytes: 0, tmpFiles: 1, stagingFolders: 0 });

@@ -2,9 +2,15 @@
  * `snap pull s3://bucket/prefix <root> [<snapshot>...]`: rebuild a local store and its dated
  * folders from a replica, into an empty (or new) root.
  *
- * Order of events, mirroring a take so that recovery needs nothing new:
- *   1. lock the (new) root; read HEAD; download the catalog it names and check its BLAKE3 and
- *      SQLite integrity; keep only the named snapshots (and what they reference);
+ * A replica is untrusted input: before anything is created under the root, the catalog HEAD
+ * names is downloaded into a private temp folder ($TMPDIR) and checked — its BLAKE3, SQLite's
+ * integrity_check, and every invariant `snap verify` checks (catalog/invariants.ts: every name
+ * in every state, references, cycles, object keys). A catalog that fails is refused, and the
+ * root is left as it was (not even created).
+ *
+ * Then, mirroring a take so that recovery needs nothing new:
+ *   1. lock the (new) root; copy the checked catalog into .snap/tmp; keep only the named
+ *      snapshots (and what they reference);
  *   2. download each content once, check it against its BLAKE3 name, and publish every local
  *      (content, metadata) object from it (ObjectPlacer): so far these are strays to the local
  *      (empty) catalog, and a rerun reuses the ones that hash right: pull resumes;
@@ -14,17 +20,31 @@
  * A kill before 4 leaves an empty store (recovery removes the staging folders); a kill after 4
  * leaves complete staged folders, which the next locked run renames into place.
  */
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { openRoot, lockRoot, type Root } from '../shared/root.js';
 import { recover } from '../shared/recover.js';
 import { ObjectPlacer } from '../shared/object-placer.js';
-import { assertSnapshotName, buildSnapshot } from '../shared/build-folder.js';
+import { buildSnapshot } from '../shared/build-folder.js';
+import { MAX_TREE_DEPTH } from '../shared/snapshot-tree.js';
 import { DEFAULT_CONCURRENCY, type TransferProgress } from '../../replica/defaults.js';
 import { readHead } from '../../replica/listing.js';
 import { Catalog } from '../../catalog/catalog.js';
-import { catalogFileProblems, checkpointToSingleFile, distinctContents, resetForLocalStore, variantsOf, type ObjectVariant } from '../../catalog/replica-queries.js';
-import { objectPath, type StoreLayout } from '../../store/layout.js';
+import { catalogInvariantProblems, type CatalogProblem } from '../../catalog/invariants.js';
+import {
+  catalogFileProblems,
+  checkpointToSingleFile,
+  distinctContents,
+  filesWithoutObject,
+  resetForLocalStore,
+  variantsOf,
+  type ObjectVariant,
+} from '../../catalog/replica-queries.js';
+import { objectPath, pullCatalogName, type StoreLayout } from '../../store/layout.js';
+import { HASH_BYTES } from '../../store/hasher.js';
+import { assertSnapshotName } from '../../model/snapshot-name.js';
 import { type ObjectKey } from '../../model/object-key.js';
 import { copyToTmp, hashStoredFile, tmpName } from '../../store/blobfile.js';
 import { fsyncDir, syncFileSystem } from '../../store/durability.js';
@@ -69,10 +89,12 @@ export async function pull(urlArg: string, rootArg: string, opts: PullOptions = 
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new SnapError('USAGE', `--concurrency must be a positive integer, got ${concurrency}`);
   const client = new ReplicaClient(r, { endpoint: opts.endpoint });
+  let checked: { dir: string; file: string } | undefined;
   try {
     await client.checkBucket();
     const head = await readHead(client, r);
     if (!head) throw new SnapError('NOT_A_STORE', `no linksnap replica at ${r.url} (no HEAD)`, { hint: 'push to it first: snap push <root> ' + r.url });
+    checked = await fetchCheckedCatalog(client, r.url, head, opts.snapshots);
 
     const rootPath = path.resolve(rootArg);
     await fsp.mkdir(rootPath, { recursive: true }).catch((e) => {
@@ -89,13 +111,59 @@ export async function pull(urlArg: string, rootArg: string, opts: PullOptions = 
         });
       }
       local.close(); // the empty catalog is replaced at the end; the lock stays held
-      return await pullLocked(client, r.url, head, local, opts, concurrency, t0);
+      return await pullLocked(client, r.url, head, checked.file, local, opts, concurrency, t0);
     } finally {
       lock?.release();
       local.close();
     }
   } finally {
+    if (checked) await fsp.rm(checked.dir, { recursive: true, force: true });
     client.close();
+  }
+}
+
+/**
+ * Download the catalog HEAD names into a fresh private temp folder and check it as verify would,
+ * plus the snapshot names asked for. Returns the folder (the caller removes it) and the file.
+ */
+async function fetchCheckedCatalog(
+  client: ReplicaClient,
+  url: string,
+  head: NonNullable<Awaited<ReturnType<typeof readHead>>>,
+  wanted: string[] | undefined,
+): Promise<{ dir: string; file: string }> {
+  const refuse = (what: string, code: 'CATALOG' | 'UNSAFE_PATH' = 'CATALOG') =>
+    new SnapError(code, `the replica's catalog ${head.key} ${what}`, {
+      hint: `nothing was written. Check the replica with \`snap verify ${url}\`, and push again from a good store`,
+    });
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'linksnap-pull-'));
+  try {
+    const file = path.join(dir, 'catalog.db');
+    const got = await client.getFile(head.key, file);
+    if (got.blake3 !== head.blake3) throw refuse('does not match the BLAKE3 in HEAD');
+    const damaged = catalogFileProblems(file);
+    if (damaged.length) throw refuse(`is damaged: ${damaged[0]}`);
+    const cat = Catalog.open(file, { readonly: true });
+    try {
+      // SQLite's integrity_check ran above, with the schema checks a foreign file needs first.
+      const problems = catalogInvariantProblems(cat, { sqlite: 'none', hashBytes: HASH_BYTES, maxTreeDepth: MAX_TREE_DEPTH });
+      if (problems.length) {
+        // The first unsafe name if there is one: that is what the check is for.
+        const isName = (p: CatalogProblem) => p.kind === 'snapshot-name' || p.kind === 'entry-name';
+        const first = problems.find(isName) ?? problems[0]!;
+        const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+        throw isName(first) ? refuse(`is unsafe: ${first.message}${more}`, 'UNSAFE_PATH') : refuse(`is damaged: ${first.message}${more}`);
+      }
+      const orphans = filesWithoutObject(cat);
+      if (orphans > 0) throw refuse(`is damaged: ${orphans} file entries have no objects row`);
+      wantedSnapshots(cat, wanted);
+    } finally {
+      cat.close();
+    }
+    return { dir, file };
+  } catch (e) {
+    await fsp.rm(dir, { recursive: true, force: true });
+    throw e;
   }
 }
 
@@ -103,24 +171,21 @@ async function pullLocked(
   client: ReplicaClient,
   url: string,
   head: NonNullable<Awaited<ReturnType<typeof readHead>>>,
+  checkedFile: string,
   local: Root,
   opts: PullOptions,
   concurrency: number,
   t0: bigint,
 ): Promise<PullResult> {
   const { layout } = local;
-  const catFile = path.join(layout.tmp, `pull-catalog-${head.generation}.db`);
-  const got = await client.getFile(head.key, catFile);
-  if (got.blake3 !== head.blake3) {
-    throw new SnapError('CATALOG', `the replica's catalog ${head.key} does not match the BLAKE3 in HEAD`, { hint: `run \`snap verify ${url}\`; push again from a good store` });
-  }
-  const problems = catalogFileProblems(catFile);
-  if (problems.length) throw new SnapError('CATALOG', `the replica's catalog ${head.key} is damaged: ${problems[0]}`);
-
+  // The catalog is renamed over the local one at the end: it must live on the store's file system.
+  const catFile = path.join(layout.tmp, pullCatalogName());
+  await fsp.copyFile(checkedFile, catFile, fs.constants.COPYFILE_EXCL);
   const cat = Catalog.open(catFile);
   let committed = false;
   try {
-    const names = selectSnapshots(cat, opts.snapshots);
+    const names = wantedSnapshots(cat, opts.snapshots);
+    keepOnly(cat, names);
     resetForLocalStore(cat);
     for (const n of names) {
       if ((lexists(path.join(layout.root, n))) || (lexists(path.join(layout.staging, n)))) {
@@ -175,10 +240,10 @@ async function pullLocked(
   }
 }
 
-/** Keep only `wanted` (all when undefined) in the downloaded catalog, and what they reference. */
-function selectSnapshots(cat: Catalog, wanted: string[] | undefined): string[] {
+/** The complete snapshots to pull: `wanted` (all when empty), each checked to exist. */
+function wantedSnapshots(cat: Catalog, wanted: string[] | undefined): string[] {
   const all = cat.listSnapshots().filter((s) => s.state === 'complete');
-  // Names become folder names: a hostile catalog must not address anything outside the root.
+  // Names become folder names: checked by the invariants already, and again where they are used.
   for (const s of all) assertSnapshotName(s.name);
   if (!wanted || wanted.length === 0) return all.map((s) => s.name);
   const have = new Set(all.map((s) => s.name));
@@ -186,12 +251,19 @@ function selectSnapshots(cat: Catalog, wanted: string[] | undefined): string[] {
     if (!have.has(w)) throw new SnapError('NO_SNAPSHOT', `the replica has no snapshot named ${w}`, { hint: `its snapshots: ${[...have].join(' ') || '(none)'}` });
   }
   const keep = new Set(wanted);
+  return all.filter((s) => keep.has(s.name)).map((s) => s.name);
+}
+
+/** Keep only `names` in the downloaded catalog, and what they reference. */
+function keepOnly(cat: Catalog, names: readonly string[]): void {
+  const keep = new Set(names);
+  const all = cat.listSnapshots();
+  if (all.every((s) => keep.has(s.name))) return;
   cat.transaction(() => {
-    for (const s of cat.listSnapshots()) if (!keep.has(s.name)) cat.deleteSnapshot(s.name);
+    for (const s of all) if (!keep.has(s.name)) cat.deleteSnapshot(s.name);
     cat.deleteUnreachableTrees();
     for (const o of cat.unreferencedObjects()) cat.deleteObject(o);
   });
-  return all.filter((s) => keep.has(s.name)).map((s) => s.name);
 }
 
 /** A previously published variant that still hashes to its name: an interrupted pull's work. */

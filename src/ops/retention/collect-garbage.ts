@@ -14,7 +14,8 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Root } from '../shared/root.js';
-import { objectPath, parseObjectName } from '../../store/layout.js';
+import { isFanOutName, isObjectKeyInScheme, objectPath, parseObjectFileIn } from '../../store/layout.js';
+import { SnapError } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
 import { listDir, lstatOrUndefined } from '../../util/fs.js';
 
@@ -24,9 +25,14 @@ export interface GcResult {
   bytes: number;
   /** Unreachable tree records removed. */
   trees: number;
-  /** Files in .snap/objects the catalog does not know (left by interrupted runs). */
+  /** Object files in .snap/objects the catalog does not know (left by interrupted runs). */
   strays: number;
   strayBytes: number;
+  /**
+   * What .snap/objects holds under a name linksnap never gives (paths relative to the root):
+   * reported, never deleted. Filled by the stray sweep only.
+   */
+  unknown: string[];
   dryRun: boolean;
 }
 
@@ -36,13 +42,21 @@ export interface GcOptions {
   sweepStrays?: boolean;
 }
 
-
 export async function collectGarbage(root: Root, opts: GcOptions = {}): Promise<GcResult> {
   const { catalog, layout } = root;
   const dryRun = opts.dryRun ?? false;
-  const result: GcResult = { objects: 0, bytes: 0, trees: 0, strays: 0, strayBytes: 0, dryRun };
+  const result: GcResult = { objects: 0, bytes: 0, trees: 0, strays: 0, strayBytes: 0, unknown: [], dryRun };
 
   const doomed = catalog.unreferencedObjects();
+  // A row's key becomes the path deleted below: a malformed row (a hash stored as text could
+  // spell `../..`) refuses the run before any row or file goes.
+  for (const o of doomed) {
+    if (!isObjectKeyInScheme(o) || !Number.isSafeInteger(o.replicas)) {
+      throw new SnapError('UNSAFE_PATH', 'refusing a malformed objects row from the catalog', {
+        hint: 'the catalog is damaged or was tampered with; nothing was deleted. Run `snap verify <root>`',
+      });
+    }
+  }
   result.objects = doomed.length;
   result.bytes = doomed.reduce((s, o) => s + o.size * o.replicas, 0);
   if (!dryRun) {
@@ -63,32 +77,43 @@ export async function collectGarbage(root: Root, opts: GcOptions = {}): Promise<
   return result;
 }
 
-/** Remove (or count) everything in .snap/objects that is not a file of a catalog object. */
+/**
+ * Remove (or count) the object files in .snap/objects that are not files of a catalog object.
+ * Only names of the object scheme in their own fan-out folder are strays; anything else there
+ * (another name, a folder where a file belongs) is not linksnap's: reported, left in place.
+ */
 async function sweepStrays(root: Root, result: GcResult, dryRun: boolean): Promise<void> {
   const { catalog, layout } = root;
-  const drop = async (p: string) => {
-    const st = lstatOrUndefined(p);
-    result.strays++;
-    result.strayBytes += st?.isFile() ? Number(st.size) : 0;
-    if (!dryRun) {
-      await fsp.rm(p, { force: true, recursive: true });
-      faultPoint('gc:stray-removed');
-    }
-  };
+  const unknown = (p: string) => result.unknown.push(path.relative(layout.root, p));
   for (const fan of listDir(layout.objects)) {
     const dir = path.join(layout.objects, fan);
     const st = lstatOrUndefined(dir);
-    if (!st) continue;
-    // Fan-out folders are the first hash byte in hex; anything else here is not linksnap's.
-    if (!st.isDirectory() || !/^[0-9a-f]{2}$/.test(fan)) {
-      await drop(dir);
+    if (!st) continue; // gone meanwhile
+    if (!isFanOutName(fan) || !st.isDirectory()) {
+      unknown(dir);
       continue;
     }
     for (const name of listDir(dir)) {
-      const parsed = parseObjectName(name);
-      const row = parsed && parsed.key.hash.toString('hex', 0, 1) === fan ? catalog.getObject(parsed.key) : undefined;
-      if (row && parsed!.replica < row.replicas) continue;
-      await drop(path.join(dir, name));
+      const p = path.join(dir, name);
+      const parsed = parseObjectFileIn(fan, name);
+      if (!parsed) {
+        unknown(p);
+        continue;
+      }
+      const row = catalog.getObject(parsed.key);
+      if (row && parsed.replica < row.replicas) continue;
+      const st = lstatOrUndefined(p);
+      if (!st) continue; // gone meanwhile
+      if (st.isDirectory()) {
+        unknown(p);
+        continue;
+      }
+      result.strays++;
+      result.strayBytes += st.isFile() ? Number(st.size) : 0;
+      if (!dryRun) {
+        await fsp.rm(p, { force: true });
+        faultPoint('gc:stray-removed');
+      }
     }
   }
 }

@@ -5,7 +5,9 @@
  *   3. delete the rows                     (the snapshot is gone; its blobs are now garbage)
  * The caller deletes .snap/trash (emptyTrash) only after releasing the lock, so a folder of
  * hundreds of thousands of hard links never holds up the next take.
- * Dated folders that the catalog does not know (e.g. the seed script's) are never touched.
+ * Dated folders that the catalog does not know (e.g. the seed script's) are never touched, and
+ * a name that is not a dated-folder name (a tampered row: `.latest`, `../x`) refuses the removal
+ * before anything changes.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -13,6 +15,7 @@ import type { Root } from './root.js';
 import { errnoCode } from '../../errors.js';
 import { fsyncDir } from '../../store/durability.js';
 import { faultPoint } from '../../util/fault.js';
+import { assertSnapshotName } from '../../model/snapshot-name.js';
 
 /**
  * A free name in .snap/trash for `name`. Normally `trash/<name>`; if an earlier delete of a
@@ -20,6 +23,7 @@ import { faultPoint } from '../../util/fault.js';
  * suffixed one, because rename(2) cannot replace a non-empty folder.
  */
 export async function trashPath(trash: string, name: string): Promise<string> {
+  assertSnapshotName(name);
   for (let i = 0; ; i++) {
     const p = path.join(trash, i === 0 ? name : `${name}.${i}`);
     try {
@@ -33,6 +37,8 @@ export async function trashPath(trash: string, name: string): Promise<string> {
 
 export async function removeSnapshots(root: Root, names: readonly string[]): Promise<void> {
   if (names.length === 0) return;
+  // Each name becomes <root>/<name>, renamed away: all are checked before the first row changes.
+  for (const n of names) assertSnapshotName(n);
   const { catalog, layout } = root;
   catalog.transaction(() => {
     for (const n of names) catalog.setSnapshotState(n, 'deleting');

@@ -6,16 +6,11 @@
  */
 import type { Root } from '../shared/root.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
-import {
-  catalogFileProblems,
-  markSample,
-  referencedPage,
-  stageReferencedObjects,
-  stagedBytes,
-  snapshotsWithoutRootTree,
-  type ReferencedObject,
-} from '../../catalog/verify-queries.js';
-import { SNAPSHOT_NAME_RE, objectName } from '../../store/layout.js';
+import { markSample, referencedPage, stageReferencedObjects, stagedBytes, type ReferencedObject } from '../../catalog/verify-queries.js';
+import { catalogInvariantProblems, type CatalogProblem, type CatalogProblemKind } from '../../catalog/invariants.js';
+import { objectName } from '../../store/layout.js';
+import { HASH_BYTES } from '../../store/hasher.js';
+import { MAX_TREE_DEPTH } from '../shared/snapshot-tree.js';
 import { type ObjectKey } from '../../model/object-key.js';
 import { SnapError } from '../../errors.js';
 import { checkObjects, type PackedKeys } from './check-objects.js';
@@ -65,6 +60,46 @@ function keyOf(r: ReferencedObject): ObjectKey {
   return { hash: r.hash, mode: r.mode, uid: r.uid, gid: r.gid, mtimeUs: r.mtimeUs };
 }
 
+/** Problems the folder walk (check-folders.ts) reports itself, with the path, when it walks them. */
+const WALK_REPORTS: ReadonlySet<CatalogProblemKind> = new Set(['entry-name', 'entry-kind', 'entry-file', 'entry-dir', 'entry-symlink', 'tree-cycle', 'tree-depth']);
+
+/**
+ * The catalog's problems as findings: one catalog-integrity finding for SQLite's check, one
+ * catalog-invariant finding per other problem, except those the folder walk of a walked
+ * snapshot reports itself, with their paths.
+ */
+function catalogFindings(
+  problems: readonly CatalogProblem[],
+  ctx: { tier: VerifyReport['tier']; walked: ReadonlySet<string>; complete: ReadonlySet<string> },
+): { findings: Finding[]; unrebuildable: Set<string> } {
+  const findings: Finding[] = [];
+  const unrebuildable = new Set<string>();
+  const sqlite = problems.filter((p) => p.kind === 'sqlite').map((p) => p.message);
+  if (sqlite.length) {
+    findings.push({
+      kind: 'catalog-integrity',
+      severity: 'damage',
+      snapshots: [],
+      paths: ['.snap/catalog.db'],
+      message: `SQLite ${ctx.tier === 'quick' ? 'quick_check' : 'integrity_check'}: ${sqlite.slice(0, 5).join('; ')}${sqlite.length > 5 ? ` (+${sqlite.length - 5} more)` : ''}`,
+    });
+  }
+  for (const p of problems) {
+    if (p.kind === 'sqlite') continue;
+    // Only complete snapshots are named: findings about others would be dropped as "pruned".
+    const live = p.snapshots.filter((n) => ctx.complete.has(n));
+    for (const n of live) unrebuildable.add(n);
+    if (WALK_REPORTS.has(p.kind) && p.snapshots.some((n) => ctx.walked.has(n))) continue;
+    let message = p.message;
+    if (p.kind === 'snapshot-name') {
+      const tail = ctx.complete.has(p.snapshot!) ? 'its folder is not checked' : 'linksnap neither moves nor deletes anything for it';
+      message = `unsafe snapshot name ${JSON.stringify(p.snapshot)}: ${tail}`;
+    } else if (p.kind === 'snapshot-tree') message = `the snapshot row ${JSON.stringify(p.snapshot)} has no root tree record`;
+    findings.push({ kind: 'catalog-invariant', severity: 'damage', snapshots: live, paths: [], message });
+  }
+  return { findings, unrebuildable };
+}
+
 export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckResult> {
   const { catalog } = root;
   const findings: Finding[] = [];
@@ -80,29 +115,20 @@ export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckRe
     });
   } else checked = complete;
 
-  // 1. The catalog file and the rows everything else relies on.
-  const problems = catalogFileProblems(catalog, opts.tier === 'quick');
-  if (problems.length) {
-    findings.push({
-      kind: 'catalog-integrity',
-      severity: 'damage',
-      snapshots: [],
-      paths: ['.snap/catalog.db'],
-      message: `SQLite ${opts.tier === 'quick' ? 'quick_check' : 'integrity_check'}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ''}`,
-    });
-  }
-  for (const name of snapshotsWithoutRootTree(catalog)) {
-    findings.push({ kind: 'catalog-invariant', severity: 'damage', snapshots: [name], paths: [], message: 'the snapshot row has no root tree record' });
-  }
-  const unrebuildable = new Set<string>();
-  const safe: SnapshotRow[] = [];
-  for (const s of checked) {
-    if (SNAPSHOT_NAME_RE.test(s.name)) safe.push(s);
-    else {
-      findings.push({ kind: 'catalog-invariant', severity: 'damage', snapshots: [s.name], paths: [], message: `unsafe snapshot name ${JSON.stringify(s.name)}: its folder is not checked` });
-      unrebuildable.add(s.name);
-    }
-  }
+  // 1. The catalog: SQLite's own check and linksnap's invariants (catalog/invariants.ts, the
+  //    check pull runs on a replica's catalog). Snapshots with a bad name, or with rows the folder
+  //    walk cannot read, are not walked; what the walk reports itself (with paths) is left to it.
+  const problems = catalogInvariantProblems(catalog, { sqlite: opts.tier === 'quick' ? 'quick' : 'integrity', hashBytes: HASH_BYTES, maxTreeDepth: MAX_TREE_DEPTH });
+  const unwalkable = new Set(problems.filter((p) => p.kind === 'snapshot-name' || p.kind === 'entry-type').flatMap((p) => p.snapshots));
+  const safe = checked.filter((s) => !unwalkable.has(s.name));
+  const staged = awaitingPublish(root, all);
+  const catalogPart = catalogFindings(problems, {
+    tier: opts.tier,
+    walked: new Set(safe.filter((s) => !staged.has(s.name)).map((s) => s.name)),
+    complete: new Set(complete.map((s) => s.name)),
+  });
+  findings.push(...catalogPart.findings);
+  const unrebuildable = catalogPart.unrebuildable;
 
   // 2. Every object the checked snapshots reference, staged in SQLite and read back in pages.
   const total = stageReferencedObjects(
@@ -141,7 +167,6 @@ export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckRe
 
   // 3. The dated folders, and the paths of damaged objects in every snapshot (also the ones not
   //    selected: a damaged object is listed with everything that shares it).
-  const staged = awaitingPublish(root, all);
   const ctx: FolderCheckContext = {
     root,
     owners: opts.owners,
@@ -155,7 +180,7 @@ export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckRe
   const selected = new Set(safe.map((s) => s.name));
   for (const s of complete) {
     const check = selected.has(s.name) && !staged.has(s.name);
-    if (!check && (objects.damage.size === 0 || !SNAPSHOT_NAME_RE.test(s.name))) continue;
+    if (!check && (objects.damage.size === 0 || unwalkable.has(s.name))) continue;
     const before = ctx.findings.length;
     checkSnapshot(ctx, s, check);
     if (!check) ctx.findings.length = before; // mapping only: its folder was not selected
