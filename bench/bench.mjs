@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // linksnap benchmark harness. See docs/benchmarks.md for what it measures and why.
 //
-//   npm run bench -- [--scale small|full] [--runs N] [--sets small,large] [--work DIR]
+//   npm run bench -- [--scale small|full] [--runs N] [--sets small,large,one-folder] [--work DIR]
 //                    [--write docs/benchmarks.md] [--million]
+//
+// Sets: small files, large files, and one-folder (every file in a single folder: 150,000 at
+// --scale small, 1,000,000 at --scale full; time and peak RSS of a first and a no-change take).
 //
 // Every timed case runs on the same machine in the same run as its baselines: the seed script
 // (rotate_backup.sh --copy-first), rsync --link-dest, and the floors cp -a, cp -al and a walk.
@@ -42,8 +45,8 @@ function parseArgs(argv) {
 }
 
 const SIZES = {
-  small: { small: 20_000, large: 12 },
-  full: { small: 100_000, large: 200 },
+  small: { small: 20_000, large: 12, 'one-folder': 150_000 },
+  full: { small: 100_000, large: 200, 'one-folder': 1_000_000 },
 };
 
 function need(cmd, pkg) {
@@ -87,6 +90,26 @@ function catalogBytes(root) {
   return n;
 }
 
+/**
+ * The CLI with take's object check removed (the lstat of each linked inode against its object's
+ * name), to measure what the check costs: a patched copy of dist/ in the work folder. Never used
+ * for anything but this comparison.
+ */
+function uncheckedCli(work) {
+  const copy = path.join(work, 'dist-unchecked');
+  rm(copy);
+  fs.cpSync(path.join(repo, 'dist'), copy, { recursive: true });
+  fs.writeFileSync(path.join(work, 'package.json'), fs.readFileSync(path.join(repo, 'package.json')));
+  rm(path.join(work, 'node_modules'));
+  fs.symlinkSync(path.join(repo, 'node_modules'), path.join(work, 'node_modules')); // for a --work outside the repository
+  const scan = path.join(copy, 'store/source-scan.js');
+  const text = fs.readFileSync(scan, 'utf8');
+  const check = /if \(!objectInodeHolds\(fs\.lstatSync\(dest, \{ bigint: true \}\), key, rd\.size, t\.owners\)\)/;
+  if (!check.test(text)) return undefined; // the code moved: the comparison is skipped, and says so
+  fs.writeFileSync(scan, text.replace(check, 'if (false)'));
+  return path.join(copy, 'cli/main.js');
+}
+
 let helpText;
 function hasCommand(name) {
   helpText ??= spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).stdout;
@@ -107,6 +130,8 @@ function benchSet(set, count, o) {
   const samples = {};
   const add = (k, v) => (samples[k] ??= []).push(v);
   const cmds = { verify: hasCommand('verify'), gc: hasCommand('gc'), materialize: hasCommand('materialize') };
+  const unchecked = set === 'small' ? uncheckedCli(base) : undefined;
+  if (set === 'small' && !unchecked) process.stderr.write('bench: cannot find the object check in dist/store/source-scan.js; its cost is not measured\n');
 
   for (let rep = 1; rep <= o.runs; rep++) {
     process.stderr.write(`bench: ${set} run ${rep}/${o.runs}\n`);
@@ -140,6 +165,13 @@ function benchSet(set, count, o) {
     add('linksnap no-change take', r.seconds);
     add('rss no-change take', r.rssKiB);
     add('catalog growth per no-change take', catalogBytes(L) - cat1);
+    if (unchecked) {
+      // The same no-change take without the object check, and with it again (order effects).
+      sleep(1100);
+      add('linksnap no-change take (no object check)', run(process.execPath, [unchecked, 'take', L, '--quiet']).seconds);
+      sleep(1100);
+      add('linksnap no-change take (object check, again)', snap(['take', L, '--quiet']).seconds);
+    }
     add('seed no-change run', run(SEED, ['--copy-first', S]).seconds);
     add('rsync no-change (--link-dest)', run('rsync', ['-a', '--delete', `--link-dest=${R}/1`, `${src}/`, `${R}/2/`]).seconds);
 
@@ -176,6 +208,42 @@ function benchSet(set, count, o) {
   return { set, count, files: meta.files, bytes: meta.bytes, med };
 }
 
+/** Every file in one folder: a maildir, a camera dump. Time and peak RSS of the takes. */
+function oneFolder(count, o) {
+  const base = path.join(o.work, `one-folder-${count}`);
+  const src = path.join(base, 'src');
+  if (!fs.existsSync(path.join(base, 'ok'))) {
+    rm(base);
+    process.stderr.write(`bench: generating one folder of ${count.toLocaleString('en')} files...\n`);
+    const dir = path.join(src, 'inbox');
+    fs.mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < count; i++) fs.writeFileSync(path.join(dir, `${1700000000 + i}.M${i}P1.host:2,S`), `message ${i}\n`);
+    fs.writeFileSync(path.join(base, 'ok'), '');
+    sleep(2100); // out of the racy window, as a real folder's files would be
+  }
+  const samples = {};
+  const add = (k, v) => (samples[k] ??= []).push(v);
+  for (let rep = 1; rep <= o.runs; rep++) {
+    process.stderr.write(`bench: one-folder-${count} run ${rep}/${o.runs}\n`);
+    const L = path.join(base, 'root');
+    rm(L);
+    fs.mkdirSync(L);
+    fs.symlinkSync(src, path.join(L, '.latest'));
+    for (const [label, args] of [
+      ['first take', ['take', L, '--quiet']],
+      ['no-change take', ['take', L, '--quiet']],
+      ['verify --quick', ['verify', L, '--quick', '--json']],
+    ]) {
+      if (label === 'no-change take') sleep(1100);
+      const r = snap(args, { okCodes: [1] });
+      add(`${label} s`, r.seconds);
+      add(`${label} rss`, r.rssKiB);
+    }
+    rm(L);
+  }
+  return { count, med: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)])) };
+}
+
 function millionRss(o) {
   const base = path.join(o.work, 'million');
   const src = path.join(base, 'src');
@@ -210,7 +278,7 @@ const fmtS = (s) => (s === undefined ? 'n/a' : `${s.toFixed(2)} s`);
 const fmtB = (b) => (b === undefined ? 'n/a' : b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : `${(b / 1024).toFixed(0)} KiB`);
 const ratio = (a, b) => (a === undefined || b === undefined ? 'n/a' : (a / b).toFixed(2));
 
-function report(o, results, million) {
+function report(o, results, million, folders) {
   const cmd = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();
   const lines = [];
   lines.push(`Command: \`${cmd}\``, '');
@@ -231,6 +299,12 @@ function report(o, results, million) {
     const rss = [m['rss first take'], m['rss no-change take'], m['rss mutated take'], m['rss verify'], m['rss materialize']].filter((x) => x !== undefined);
     lines.push(`| peak RSS (max of commands) | ${rss.length ? fmtB(Math.max(...rss) * 1024) : 'n/a'} | | | | | |`, '');
     const verifyRate = m['linksnap verify (full)'] ? m['store bytes'] / m['linksnap verify (full)'] : undefined;
+    if (m['linksnap no-change take (no object check)'] !== undefined) {
+      const withCheck = median([m['linksnap no-change take'], m['linksnap no-change take (object check, again)']].filter((x) => x !== undefined));
+      const without = m['linksnap no-change take (no object check)'];
+      lines.push(`The object check (one \`lstat\` of each linked inode against its object's name): no-change take ${fmtS(withCheck)} with it, ${fmtS(without)} without (a patched copy of dist/), ${(((withCheck - without) / withCheck) * 100).toFixed(1)} % of the take.`, '');
+      targets.push(['cost of the object check, no-change take, small files', '< 5 % of the take', `${(((withCheck - without) / withCheck) * 100).toFixed(1)} %`, (x) => parseFloat(x) < 5]);
+    }
     if (r.set === 'small') {
       targets.push(['take after the 1% mutation, small files', '≤ 0.7 × seed', ratio(m['linksnap take after 1% mutation'], m['seed run after mutation']), (x) => x <= 0.7]);
       targets.push(['no-change take, small files', '≤ 1.0 × cp -al', ratio(m['linksnap no-change take'], m['cp -al']), (x) => x <= 1.0]);
@@ -238,6 +312,14 @@ function report(o, results, million) {
     }
     targets.push([`first take, ${r.set} files`, '≤ 1.3 × cp -a', ratio(m['linksnap first take'], m['cp -a']), (x) => x <= 1.3]);
     if (r.set === 'large') targets.push(['verify (full read), large files', '≥ 1 GB/s', verifyRate ? `${(verifyRate / 1e9).toFixed(2)} GB/s` : 'n/a', (x) => parseFloat(x) >= 1]);
+  }
+  for (const f of folders) {
+    const m = f.med;
+    lines.push(`### one folder of ${f.count.toLocaleString('en')} files`, '', '| command | time | peak RSS |', '|---|---|---|');
+    for (const label of ['first take', 'no-change take', 'verify --quick']) lines.push(`| ${label} | ${fmtS(m[`${label} s`])} | ${fmtB((m[`${label} rss`] ?? 0) * 1024)} |`);
+    lines.push('');
+    const peak = Math.max(...['first take', 'no-change take', 'verify --quick'].map((l) => m[`${l} rss`] ?? 0));
+    targets.push([`peak RSS, one folder of ${f.count.toLocaleString('en')} files`, '≤ 300 MB', `${((peak * 1024) / 1e6).toFixed(0)} MB`, (x) => parseFloat(x) <= 300]);
   }
   if (million) {
     const peak = Math.max(...Object.values(million).map((x) => x.rssKiB ?? 0));
@@ -258,7 +340,8 @@ if (!fs.existsSync(CLI)) {
   process.exit(2);
 }
 fs.mkdirSync(o.work, { recursive: true });
-const results = o.sets.map((s) => benchSet(s, SIZES[o.scale][s], o));
+const results = o.sets.filter((s) => s !== 'one-folder').map((s) => benchSet(s, SIZES[o.scale][s], o));
+const folders = o.sets.includes('one-folder') ? [oneFolder(SIZES[o.scale]['one-folder'], o)] : [];
 let million;
 if (o.million) {
   try {
@@ -269,7 +352,7 @@ if (o.million) {
     million = { error: { seconds: undefined, rssKiB: undefined, error: e.message.split('\n')[0] } };
   }
 }
-const md = report(o, results, million);
+const md = report(o, results, million, folders);
 console.log(md);
 if (o.write) {
   const doc = fs.readFileSync(o.write, 'utf8');

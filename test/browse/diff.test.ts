@@ -100,7 +100,7 @@ describe('diff', () => {
         for (const m of setup) applyMutation(latest, m);
         const a = await take(root, { now });
         for (const m of change) applyMutation(latest, m);
-        const b = await take(root, { now });
+        const b = await take(root, { now, allowShrink: true });
         const r = await diff(root, a.snapshot, b.snapshot, { dirMtime: true });
         const ta = readTree(a.path, { withTop: false });
         const tb = readTree(b.path, { withTop: false });

@@ -23,6 +23,9 @@ import { MAX_PATHS_PER_FINDING } from '../verify/types.js';
 import { Limiter, allSettledOrThrow } from '../../util/limit.js';
 import { assertSafeName, joinPath, showName } from '../../util/paths.js';
 import { SnapError, isSnapError } from '../../errors.js';
+import { catalogInvariantProblems } from '../../catalog/invariants.js';
+import { HASH_BYTES } from '../../store/hasher.js';
+import { MAX_TREE_DEPTH, TreeGuard } from '../shared/snapshot-tree.js';
 
 export interface ReplicaFinding {
   kind: string;
@@ -99,6 +102,10 @@ export async function verifyReplica(url: string, opts: ReplicaVerifyOptions = {}
     const cat = Catalog.open(catFile, { readonly: true });
     try {
       snapshots = cat.listSnapshots().filter((s) => s.state === 'complete').map((s) => s.name);
+      // The replica is untrusted input: the same invariants pull refuses a catalog for.
+      const invariants = catalogInvariantProblems(cat, { sqlite: 'none', hashBytes: HASH_BYTES, maxTreeDepth: MAX_TREE_DEPTH });
+      for (const p of invariants) findings.push({ kind: 'catalog-invariant', severity: 'damage', message: p.message, snapshots: p.snapshots, paths: [] });
+      if (invariants.length > 0) return report(); // its trees cannot be walked safely
       const orphans = filesWithoutObject(cat);
       if (orphans > 0) {
         findings.push({ kind: 'catalog-invariant', severity: 'damage', message: `${orphans} file entries have no object row: pull could not place them`, snapshots, paths: [] });
@@ -175,9 +182,9 @@ function traceDamage(cat: Catalog, bad: Map<string, { kind: string; message: str
   const affected = treesContainingContent(cat, hashes);
   const uses = new Map<string, { snapshots: Set<string>; paths: string[]; more: number }>();
   for (const hex of bad.keys()) uses.set(hex, { snapshots: new Set(), paths: [], more: 0 });
-  const visit = (snapshot: string, treeId: number, prefix: Buffer) => {
-    for (const e of cat.treeEntries(treeId)) {
-      assertSafeName(e.name, `tree ${treeId}`);
+  const visit = (snapshot: string, guard: TreeGuard, prefix: Buffer) => {
+    for (const e of cat.treeEntries(guard.tree)) {
+      assertSafeName(e.name, `tree ${guard.tree}`);
       const rel = joinPath(prefix, e.name);
       if (e.kind === Kind.File && e.hash) {
         const u = uses.get(e.hash.toString('hex'));
@@ -187,12 +194,12 @@ function traceDamage(cat: Catalog, bad: Map<string, { kind: string; message: str
           else u.more++;
         }
       } else if (e.kind === Kind.Dir && e.subtree !== undefined && affected.has(e.subtree)) {
-        visit(snapshot, e.subtree, rel);
+        visit(snapshot, guard.enter(e.subtree, rel), rel);
       }
     }
   };
   for (const s of cat.listSnapshots()) {
-    if (affected.has(s.rootTree)) visit(s.name, s.rootTree, Buffer.from(s.name));
+    if (affected.has(s.rootTree)) visit(s.name, TreeGuard.top(s.name, s.rootTree), Buffer.from(s.name));
   }
   return [...bad].map(([hex, b]) => {
     const u = uses.get(hex)!;

@@ -4,8 +4,9 @@
  *
  * Order: catalog rows go first (one transaction), files after. A crash in between leaves files
  * the catalog does not know (strays), never a row without its file: a gc killed at any point
- * leaves every complete snapshot's objects in place (test/fault/gc-crash.test.ts). The next
- * full gc (`snap gc`) removes the strays.
+ * leaves every complete snapshot's objects in place (test/fault/gc-crash.test.ts). The store is
+ * marked dirty meanwhile, so the next take sweeps the strays before it links anything, and the
+ * next full gc (`snap gc`) removes them too.
  *
  * Concurrency: every run that writes objects or rows (take, prune, gc, materialize) holds the
  * root's lock, so a gc never sees a take's uncommitted objects. No grace period is needed
@@ -18,6 +19,7 @@ import { isFanOutName, isObjectKeyInScheme, objectPath, parseObjectFileIn } from
 import { SnapError } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
 import { listDir, lstatOrUndefined } from '../../util/fs.js';
+import { clearDirty, isDirty, markDirty } from '../shared/dirty.js';
 
 export interface GcResult {
   /** Unreferenced objects removed (rows and every replica file). */
@@ -60,6 +62,11 @@ export async function collectGarbage(root: Root, opts: GcOptions = {}): Promise<
   result.objects = doomed.length;
   result.bytes = doomed.reduce((s, o) => s + o.size * o.replicas, 0);
   if (!dryRun) {
+    // Between the rows and the files, the files are strays: mark the store dirty first, so that
+    // a gc killed in between leaves the next take to sweep them before it trusts any object name
+    // (a quick-check record could otherwise name one; ops/shared/dirty.ts).
+    const wasDirty = isDirty(root);
+    if (doomed.length > 0) await markDirty(root);
     catalog.transaction(() => {
       result.trees = catalog.deleteUnreachableTrees();
       for (const o of doomed) catalog.deleteObject(o);
@@ -71,6 +78,7 @@ export async function collectGarbage(root: Root, opts: GcOptions = {}): Promise<
         faultPoint('gc:unlinked');
       }
     }
+    if (!wasDirty) clearDirty(root);
   }
 
   if (opts.sweepStrays) await sweepStrays(root, result, dryRun);

@@ -27,7 +27,6 @@ import { LostFound, saveForeign, type SavedPath } from './lost-found.js';
 import { walkSnapshot } from './snapshot-tree.js';
 import type { Catalog, SnapshotRow } from '../../catalog/catalog.js';
 import { Kind, type EntryMeta } from '../../model/entry.js';
-import { SNAPSHOT_NAME_RE } from '../../store/layout.js';
 import { objectKeyOf, type ObjectKey } from '../../model/object-key.js';
 import { fsyncDir, syncFileSystem } from '../../store/durability.js';
 import { nsToUtimeArg } from '../../store/times.js';
@@ -35,6 +34,7 @@ import { joinPath, showName } from '../../util/paths.js';
 import { faultPoint } from '../../util/fault.js';
 import { SnapError } from '../../errors.js';
 import { lexists } from '../../util/fs.js';
+import { assertSnapshotName } from '../../model/snapshot-name.js';
 
 /** What a build placed. */
 export interface BuildCounts {
@@ -55,15 +55,6 @@ export interface MaterializedSnapshot extends BuildCounts {
 }
 
 export type PlaceFile = (key: ObjectKey, size: number, dest: Buffer) => Promise<'linked' | 'copied'>;
-
-/** Snapshot names become paths: only the seed's exact format is accepted from the catalog. */
-export function assertSnapshotName(name: string): void {
-  if (!SNAPSHOT_NAME_RE.test(name)) {
-    throw new SnapError('UNSAFE_PATH', `refusing snapshot name ${JSON.stringify(name)} from the catalog`, {
-      hint: 'the catalog is damaged or was tampered with; run `snap verify`',
-    });
-  }
-}
 
 function rootMeta(s: SnapshotRow): EntryMeta {
   return { mode: s.rootMode, uid: s.rootUid, gid: s.rootGid, mtimeNs: s.rootMtimeNs };

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Root } from '../shared/root.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 import { danglingEntryCount } from '../../catalog/verify-queries.js';
-import { objectName, parseObjectName } from '../../store/layout.js';
+import { isFanOutName, objectName, parseObjectFileIn } from '../../store/layout.js';
 import type { Finding } from './types.js';
 import { lexists, listDir, lstatOrUndefined } from '../../util/fs.js';
 import { lostFoundDir } from '../shared/lost-found.js';
@@ -44,16 +44,21 @@ export function storeLeftovers(root: Root): Finding[] {
   if (unref.length) out.push(info('unreferenced-object', unref, `${unref.length} object(s), ${unrefBytes} bytes, not referenced by any snapshot; \`snap gc\` removes them`));
 
   const stray: string[] = [];
+  const unknown: string[] = [];
   for (const fan of listDir(layout.objects)) {
     const dir = path.join(layout.objects, fan);
+    if (!isFanOutName(fan)) {
+      unknown.push(rel(root, dir));
+      continue;
+    }
     for (const name of listDir(dir)) {
-      const parsed = parseObjectName(name);
-      const replicas = parsed && parsed.key.hash.toString('hex', 0, 1) === fan ? catalog.getObject(parsed.key)?.replicas : undefined;
-      if (replicas !== undefined && parsed!.replica < replicas) continue;
-      stray.push(rel(root, path.join(dir, name)));
+      const parsed = parseObjectFileIn(fan, name);
+      if (!parsed) unknown.push(rel(root, path.join(dir, name)));
+      else if (parsed.replica >= (catalog.getObject(parsed.key)?.replicas ?? 0)) stray.push(rel(root, path.join(dir, name)));
     }
   }
   if (stray.length) out.push(info('stray-object-file', stray, `${stray.length} file(s) in .snap/objects the catalog does not know (left by an interrupted run, or one in progress); \`snap gc\` removes them`));
+  if (unknown.length) out.push(info('stray-object-file', unknown, `${unknown.length} name(s) in .snap/objects that linksnap never makes; nothing deletes them: move them away if they are yours`));
 
   const dangling = danglingEntryCount(catalog);
   if (dangling) out.push(info('catalog-dangling', [], `${dangling} catalog entry row(s) belong to no tree; \`snap gc\` removes them`));
