@@ -105,6 +105,7 @@ function toSnapshot(r: Record<string, unknown>): SnapshotRow {
 export class Catalog {
   readonly db: Db;
   private readonly stmts = new Map<string, Statement>();
+  private stagedQuickChecks = 0;
 
   private constructor(db: Db) {
     this.db = db;
@@ -390,6 +391,38 @@ export class Catalog {
     parts.forEach((records, i) => {
       ins.run(dir, i === 0 ? Buffer.alloc(0) : recordName(records, 0), i === 0 ? digest : Buffer.alloc(0), i === 0 ? parts.length : 0, records);
     });
+  }
+
+  /**
+   * A folder's new records written a part at a time while its old ones are still read (a
+   * folder too big to hold): parts go to a temporary table, then replace the folder's rows.
+   * Returns the id the parts are staged under (big folders can nest).
+   */
+  startStagedQuickCheck(): number {
+    this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS quick_check_staged (
+      id INTEGER NOT NULL, seq INTEGER NOT NULL, part BLOB NOT NULL, records BLOB NOT NULL, PRIMARY KEY (id, seq))`);
+    return ++this.stagedQuickChecks;
+  }
+
+  /** The next part (sorted, in name order) of the folder staged as `id`. */
+  stageQuickCheckPart(id: number, seq: number, records: Buffer): void {
+    const part = seq === 0 ? Buffer.alloc(0) : recordName(records, 0);
+    this.st(`INSERT INTO quick_check_staged (id, seq, part, records) VALUES (?, ?, ?, ?)`).run(id, seq, part, records);
+  }
+
+  /** Replace the folder's records with the `parts` parts staged as `id`. */
+  commitStagedQuickCheck(id: number, dir: Buffer, digest: Buffer, parts: number): void {
+    this.st(`DELETE FROM quick_check WHERE dir = ?`).run(dir);
+    if (parts === 0) {
+      this.putQuickCheck(dir, digest, [Buffer.alloc(0)]);
+      return;
+    }
+    this.st(
+      `INSERT INTO quick_check (dir, part, digest, parts, records)
+       SELECT @dir, part, CASE seq WHEN 0 THEN @digest ELSE x'' END, CASE seq WHEN 0 THEN @parts ELSE 0 END, records
+       FROM quick_check_staged WHERE id = @id`,
+    ).run({ dir, digest, parts, id });
+    this.st(`DELETE FROM quick_check_staged WHERE id = ?`).run(id);
   }
 
   /** Drop the records of a folder and of everything below it (it vanished or is excluded). */

@@ -58,6 +58,8 @@ export class FolderWalk {
     const opened = await w.pool.scan({ ...link, folder: this.folder, records: single, chunked: row !== undefined && row.parts > 1 });
     if ('error' in opened) return this.skipped(opened.error);
     const fd = opened.fd;
+    /** A chunk scan still running in a worker: it uses `fd`, which must outlive it. */
+    let prefetched: Promise<unknown> = Promise.resolve();
     try {
       w.noteFileSystem(this.folder.expect.dev, fdPath(fd));
       const home: ChunkHome = {
@@ -74,17 +76,27 @@ export class FolderWalk {
         // A big folder: a chunk of names at a time, each with exactly the records of its range.
         const names = asBuffer(opened.names); // a worker's reply arrives as a plain Uint8Array
         const offs = chunkOffsets(names, SCAN_CHUNK);
-        for (let c = 0; c + 1 < offs.length; c++) {
+        const scanOf = (c: number) => {
           // A copy, not a view: a message carries a view's whole underlying buffer (all the names).
           const chunkNames = Buffer.from(names.subarray(offs[c]!, offs[c + 1]!));
           const range: NameRange = { lo: c === 0 ? undefined : nameAt(names, offs[c]!), hi: c + 2 === offs.length ? undefined : nameAt(names, offs[c + 1]!) };
           const records = row ? recordsInRange(catalog.quickCheckParts(rel, range.lo, range.hi), range.lo, range.hi) : undefined;
-          const scan = await w.pool.scanChunk({ ...link, fd, names: chunkNames, records });
-          await this.chunk(tree, home, range, records, scan, unrecorded);
+          const scan = w.pool.scanChunk({ ...link, fd, names: chunkNames, records });
+          scan.catch(() => {}); // surfaced when awaited below
+          prefetched = scan;
+          return { range, records, scan };
+        };
+        // The next chunk is scanned (by the other worker) while this one is decided.
+        let next = scanOf(0);
+        for (let c = 0; c + 1 < offs.length; c++) {
+          const { range, records, scan } = next;
+          if (c + 2 < offs.length) next = scanOf(c + 1);
+          await this.chunk(tree, home, range, records, await scan, unrecorded);
         }
       }
       return tree.finish();
     } finally {
+      await Promise.allSettled([prefetched]);
       fs.closeSync(fd);
     }
   }

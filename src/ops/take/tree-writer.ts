@@ -26,8 +26,14 @@ export interface NameRange {
 interface Stream {
   tree: number;
   digester: TreeDigester;
-  /** New records, one part per written chunk, staged until the old ones are no longer read. */
-  parts: Buffer[];
+  /**
+   * New records, one part per written chunk, staged in the catalog (a temporary table that
+   * spills to disk) until the old ones are no longer read: held in memory, a million entries'
+   * records were ~120 MB.
+   */
+  staged: number;
+  /** Parts staged so far. */
+  parts: number;
 }
 
 function addTotals(totals: TreeTotals, input: DigestInput & { totals?: TreeTotals }): void {
@@ -85,7 +91,7 @@ export class TreeWriter {
     const s = this.stream!;
     const digest = s.digester.digest();
     const tree = this.catalog.finishProvisionalTree(s.tree, digest, this.totals);
-    this.catalog.putQuickCheck(this.rel, digestToRemember(digest, this.entries, this.recorded), s.parts.length > 0 ? s.parts : [Buffer.alloc(0)]);
+    this.catalog.commitStagedQuickCheck(s.staged, this.rel, digestToRemember(digest, this.entries, this.recorded), s.parts);
     return { tree, digest, totals: { ...this.totals } };
   }
 
@@ -106,7 +112,7 @@ export class TreeWriter {
 
   private startStream(): void {
     if (this.stream) return;
-    this.stream = { tree: this.catalog.startProvisionalTree(), digester: new TreeDigester(), parts: [] };
+    this.stream = { tree: this.catalog.startProvisionalTree(), digester: new TreeDigester(), staged: this.catalog.startStagedQuickCheck(), parts: 0 };
     for (const range of this.unchanged.splice(0)) this.write(this.fromRecords(range));
     const held = this.held;
     this.held = undefined;
@@ -123,7 +129,7 @@ export class TreeWriter {
       inputs.map((i) => i.entry),
     );
     const records = placed.flatMap((p) => (p.record ? [p.record] : []));
-    if (records.length > 0) s.parts.push(Buffer.concat(records));
+    if (records.length > 0) this.catalog.stageQuickCheckPart(s.staged, s.parts++, Buffer.concat(records));
     this.entries += placed.length;
     this.recorded += records.length;
   }
