@@ -31,6 +31,8 @@ export interface SnapshotRow {
 
 export interface NewSnapshot {
   name: string;
+  /** The boot its dated folder was made in, while that folder is not known to be on disk. */
+  folderBoot?: string;
   takenNs: bigint;
   rootTree: number;
   rootMode: number;
@@ -165,9 +167,22 @@ export class Catalog {
   insertSnapshot(s: NewSnapshot): number {
     const r = this.st(
       `INSERT INTO snapshots (name, taken_ns, state, root_tree, root_mode, root_uid, root_gid, root_mtime_ns,
-         new_objects, new_bytes, warnings) VALUES (?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(s.name, s.takenNs, s.rootTree, s.rootMode, s.rootUid, s.rootGid, s.rootMtimeNs, s.newObjects, s.newBytes, s.warnings);
+         new_objects, new_bytes, warnings, folder_boot) VALUES (?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(s.name, s.takenNs, s.rootTree, s.rootMode, s.rootUid, s.rootGid, s.rootMtimeNs, s.newObjects, s.newBytes, s.warnings, s.folderBoot ?? null);
     return Number(r.lastInsertRowid);
+  }
+
+  /** Complete snapshots whose dated folder was made in another boot and is not known to be on disk. */
+  foldersMarkedBefore(boot: string): string[] {
+    return (this.st(`SELECT name FROM snapshots WHERE state = 'complete' AND folder_boot IS NOT NULL AND folder_boot <> ? ORDER BY taken_ns`).all(boot) as { name: string }[]).map(
+      (r) => r.name,
+    );
+  }
+
+  /** The dated folder of `name` (every snapshot's, without a name) is known to be on disk. */
+  clearFolderMark(name?: string): void {
+    if (name === undefined) this.st(`UPDATE snapshots SET folder_boot = NULL WHERE folder_boot IS NOT NULL`).run();
+    else this.st(`UPDATE snapshots SET folder_boot = NULL WHERE name = ?`).run(name);
   }
 
   setSnapshotState(name: string, state: SnapshotRow['state']): void {

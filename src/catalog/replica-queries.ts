@@ -22,7 +22,7 @@ export function vacuumInto(catalog: Catalog, file: string): void {
 export function scrubCopyForReplica(file: string): void {
   const db = openDatabase(file);
   try {
-    db.exec('DELETE FROM quick_check; UPDATE objects SET verified_ns = NULL;');
+    db.exec('DELETE FROM quick_check; UPDATE objects SET verified_ns = NULL; UPDATE snapshots SET folder_boot = NULL;');
     db.exec('VACUUM');
     db.pragma('journal_mode = DELETE');
   } finally {
@@ -36,7 +36,7 @@ export function scrubCopyForReplica(file: string): void {
  * the quick-check cache of the source machine must not be trusted for local files.
  */
 export function resetForLocalStore(catalog: Catalog): void {
-  catalog.db.exec('UPDATE objects SET replicas = 1, verified_ns = NULL; DELETE FROM quick_check;');
+  catalog.db.exec('UPDATE objects SET replicas = 1, verified_ns = NULL; DELETE FROM quick_check; UPDATE snapshots SET folder_boot = NULL;');
 }
 
 /** Leave the catalog file self-contained (no -wal) so it can be renamed into place. */

@@ -107,7 +107,8 @@ CREATE TABLE internal (
 );
 `;
 
-// v3: one name for the quick check everywhere (code, docs, catalog), and a folder's records
+// v3: one name for the quick check everywhere (code, docs, catalog); a mark on each snapshot
+// whose dated folder may not be on disk yet; and a folder's records
 // in parts of at most 4,096, so a folder of a million entries is read and written a part at a
 // time (src/ops/take/folder-walk.ts). A v2 row becomes the single part of its folder.
 const V3 = `
@@ -120,6 +121,10 @@ CREATE TABLE quick_check (
   PRIMARY KEY (dir, part)
 );
 INSERT INTO quick_check (dir, part, digest, parts, records) SELECT dir, x'', digest, 1, records FROM dir_cache;
+-- A dated folder not yet known to be on disk: the boot it was made in (src/store/durability.ts).
+-- Folders are views of the catalog and are not flushed before the commit; the first locked run
+-- after a reboot rebuilds the folders still marked, then clears the mark.
+ALTER TABLE snapshots ADD COLUMN folder_boot TEXT;
 DROP TABLE dir_cache;
 UPDATE internal SET key = 'quick_check.excludes' WHERE key = 'dir_cache.excludes';
 `;

@@ -17,6 +17,7 @@ import { objectName, quarantineName } from './layout.js';
 import { objectInodeHolds } from './object-check.js';
 import { nsToUs, type InodeMeta, type ObjectKey } from '../model/object-key.js';
 import { usToUtimeArg } from './times.js';
+import { fsyncFileSync } from './durability.js';
 import { faultPoint } from '../util/fault.js';
 import { ErrnoError, errnoCode } from '../errors.js';
 
@@ -47,6 +48,8 @@ export interface IngestBatch {
   asRoot: boolean;
   /** --checksum: an existing object's bytes are compared too, not only its size and metadata. */
   checksum: boolean;
+  /** fsync each new object before its name is published (ops/take/take-durability.ts). */
+  fsync: boolean;
   files: IngestJob[];
 }
 
@@ -98,7 +101,7 @@ function readOnce(p: Buffer, expect: IngestJob): { data: Buffer; before: fs.BigI
   }
 }
 
-function writeObject(file: Buffer, data: Buffer, meta: InodeMeta, asRoot: boolean): void {
+function writeObject(file: Buffer, data: Buffer, meta: InodeMeta, asRoot: boolean, fsync: boolean): void {
   const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     let holes = false;
@@ -118,6 +121,7 @@ function writeObject(file: Buffer, data: Buffer, meta: InodeMeta, asRoot: boolea
     fs.fchmodSync(fd, meta.mode);
     const t = usToUtimeArg(meta.mtimeUs);
     fs.futimesSync(fd, t, t);
+    if (fsync) fsyncFileSync(fd);
   } finally {
     fs.closeSync(fd);
   }
@@ -171,7 +175,7 @@ export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
   // No existence probe first: most files of a first take are new, and a duplicate costs one
   // small wasted write instead of every file costing a lookup.
   const dest = Buffer.concat([batch.stageDir, SLASH, job.name]);
-  writeObject(dest, data, meta, batch.asRoot);
+  writeObject(dest, data, meta, batch.asRoot, batch.fsync);
   const key: ObjectKey = { hash, ...meta };
   let created = false;
   let damaged = false;

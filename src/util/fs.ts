@@ -5,6 +5,8 @@
  * is thrown, so a real problem is never mistaken for an absent file.
  */
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import { errnoCode, isFsError } from '../errors.js';
 
 function isAbsent(e: unknown): boolean {
@@ -67,4 +69,22 @@ export function isNetworkFileSystem(p: fs.PathLike): boolean {
     if (isFsError(e)) return false;
     throw e;
   }
+}
+
+/** Delete a folder tree, first making its folders writable (snapshots keep read-only modes). */
+export async function removeTree(p: string): Promise<void> {
+  try {
+    await fsp.rm(p, { recursive: true, force: true });
+  } catch (e) {
+    if (errnoCode(e) !== 'EACCES' && errnoCode(e) !== 'EPERM') throw e;
+    await makeWritable(p);
+    await fsp.rm(p, { recursive: true, force: true });
+  }
+}
+
+async function makeWritable(p: string): Promise<void> {
+  const st = await fsp.lstat(p);
+  if (!st.isDirectory()) return;
+  await fsp.chmod(p, 0o700);
+  for (const name of await fsp.readdir(p)) await makeWritable(path.join(p, name));
 }

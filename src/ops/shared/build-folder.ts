@@ -20,7 +20,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Root } from './root.js';
-import { removeTree } from './recover.js';
+import { removeTree } from '../../util/fs.js';
 import type { ObjectPlacer } from './object-placer.js';
 import { finishDir, makeDir, placeSymlink, renameDir } from './place.js';
 import { LostFound, saveForeign, type SavedPath } from './lost-found.js';

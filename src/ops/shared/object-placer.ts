@@ -63,6 +63,16 @@ async function linkWithLimit(p: string, dest: Buffer | string): Promise<void> {
   await fsp.link(p, dest);
 }
 
+/**
+ * How a caller makes the objects it publishes durable. Take fsyncs each new object before its
+ * name is published and the fan-out folders before its commit (store/durability.ts); the others
+ * (materialize, repair, pull) flush the whole file system once, and pass nothing.
+ */
+export interface PublishDurability {
+  /** Called with the finished tmp file just before it is published under `objPath`. */
+  beforePublish(tmp: string, objPath: string): Promise<void>;
+}
+
 export class ObjectPlacer {
   private readonly inflight = new Map<string, Promise<void>>();
   /** The replica to link to next, per key, once the first one reached the link limit. */
@@ -74,6 +84,7 @@ export class ObjectPlacer {
   constructor(
     private readonly root: Root,
     private readonly verifyContent = false,
+    private readonly durability?: PublishDurability,
   ) {}
 
   private async discard(src: ContentSource): Promise<void> {
@@ -124,6 +135,7 @@ export class ObjectPlacer {
       throw e;
     }
     await markDirty(this.root);
+    await this.durability?.beforePublish(tmp, objectPath(layout, key));
     // An existing object file is complete: either known, or published by this run (see
     // dirty.ts). Only a forced re-creation (repair, pull) replaces a damaged one.
     const outcome = await publish(tmp, objectPath(layout, key), force);
@@ -210,6 +222,7 @@ export class ObjectPlacer {
         const tmp = await copyToTmp(objectPath(layout, key, 0), layout.tmp);
         await applyInodeMeta(tmp, key, asRoot);
         await markDirty(this.root);
+        await this.durability?.beforePublish(tmp, objectPath(layout, key, target));
         await publish(tmp, objectPath(layout, key, target), true);
         this.root.catalog.setReplicas(key, target + 1);
       }

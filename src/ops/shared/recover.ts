@@ -6,12 +6,14 @@ import type { BigIntStats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Root } from './root.js';
-import { fsyncDir } from '../../store/durability.js';
+import { bootId, fsyncDir } from '../../store/durability.js';
+import { rebuildInPlace } from './build-folder.js';
+import { ObjectPlacer } from './object-placer.js';
 import { isStagingName, isTmpName, isTrashName, type StoreLayout } from '../../store/layout.js';
 import { assertSnapshotName, isSnapshotName } from '../../model/snapshot-name.js';
 import { trashPath } from './remove.js';
-import { errnoCode } from '../../errors.js';
-import { lexists, listDir, lstatOrUndefined } from '../../util/fs.js';
+import { isSnapError } from '../../errors.js';
+import { lexists, listDir, lstatOrUndefined, removeTree } from '../../util/fs.js';
 
 export interface RecoveryReport {
   tmpFilesRemoved: number;
@@ -22,6 +24,10 @@ export interface RecoveryReport {
   prunesFinished: string[];
   /** What is in .snap/tmp or .snap/staging under a name linksnap never makes: left in place. */
   unknown: string[];
+  /** Dated folders of an earlier boot not known to be on disk: rebuilt from the catalog. */
+  foldersRebuilt: string[];
+  /** ... and those that could not be rebuilt (an object is missing: `snap verify` names it). */
+  foldersNotRebuilt: string[];
 }
 
 /** The contents of .snap/tmp and .snap/staging, sorted into linksnap's leftovers and the rest. */
@@ -49,24 +55,6 @@ export function findLeftovers(layout: StoreLayout): Leftovers {
   return out;
 }
 
-/** Delete a folder tree, first making its folders writable (snapshots keep read-only modes). */
-export async function removeTree(p: string): Promise<void> {
-  try {
-    await fsp.rm(p, { recursive: true, force: true });
-  } catch (e) {
-    if (errnoCode(e) !== 'EACCES' && errnoCode(e) !== 'EPERM') throw e;
-    await makeWritable(p);
-    await fsp.rm(p, { recursive: true, force: true });
-  }
-}
-
-async function makeWritable(p: string): Promise<void> {
-  const st = await fsp.lstat(p);
-  if (!st.isDirectory()) return;
-  await fsp.chmod(p, 0o700);
-  for (const name of await fsp.readdir(p)) await makeWritable(path.join(p, name));
-}
-
 /**
  * Finish or undo what killed runs left: tmp files, staging folders (published when their
  * snapshot is committed, else removed), interrupted removals. Only names linksnap makes are
@@ -78,7 +66,7 @@ export async function recover(root: Root): Promise<RecoveryReport> {
   const deleting = catalog.listSnapshots().filter((s) => s.state === 'deleting');
   for (const s of deleting) assertSnapshotName(s.name);
   const found = findLeftovers(layout);
-  const report: RecoveryReport = { tmpFilesRemoved: 0, stagingRemoved: [], stagingPublished: [], prunesFinished: [], unknown: found.unknown };
+  const report: RecoveryReport = { tmpFilesRemoved: 0, stagingRemoved: [], stagingPublished: [], prunesFinished: [], unknown: found.unknown, foldersRebuilt: [], foldersNotRebuilt: [] };
 
   for (const name of found.tmp) {
     await fsp.rm(path.join(layout.tmp, name), { force: true });
@@ -106,7 +94,34 @@ export async function recover(root: Root): Promise<RecoveryReport> {
     catalog.deleteSnapshot(snap.name);
     report.prunesFinished.push(snap.name);
   }
+  await rebuildUnflushedFolders(root, report);
   return report;
+}
+
+/**
+ * Dated folders are views of the catalog and a take does not flush them (store/durability.ts);
+ * each is marked with the boot it was made in until it is known to be on disk. One still marked
+ * from an earlier boot may have lost entries in a power cut: it is rebuilt from the catalog (and
+ * flushed), whatever it looks like. A folder that cannot be rebuilt keeps what it has; its mark
+ * goes, so the next runs are not blocked, and `snap verify` names what is missing.
+ */
+async function rebuildUnflushedFolders(root: Root, report: RecoveryReport): Promise<void> {
+  const boot = bootId();
+  if (!boot) return;
+  const marked = root.catalog.foldersMarkedBefore(boot);
+  if (marked.length === 0) return;
+  const placer = new ObjectPlacer(root);
+  for (const name of marked) {
+    const snap = root.catalog.getSnapshot(name)!;
+    try {
+      await rebuildInPlace(root, snap, placer);
+      report.foldersRebuilt.push(name);
+    } catch (e) {
+      if (!isSnapError(e)) throw e;
+      report.foldersNotRebuilt.push(name);
+    }
+    root.catalog.clearFolderMark(name);
+  }
 }
 
 /** The contents of .snap/trash: what linksnap moved there (isTrashName), and anything else. */

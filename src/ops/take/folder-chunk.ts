@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import { finishDirSync } from '../shared/place.js';
 import { testLinkLimitActive } from '../shared/object-placer.js';
+import { markDirty } from '../shared/dirty.js';
 import { metaOf, type EntryAt, type FolderResult, type Placed, type SourceStat, type SourceWalker } from './walker.js';
 import { Kind } from '../../model/entry.js';
 import { encodeRecord, readRecord, recordExtra, recordHolds, recordOffsets } from '../../model/quick-check.js';
@@ -232,12 +233,13 @@ export class FolderChunk {
         trashDir: w.root.layout.trash,
         asRoot: w.root.asRoot,
         checksum: w.opts.checksum,
+        fsync: w.opts.durability.fsyncEach(),
         // Names are views into the scan's reply; copied, so the message carries only these names.
         files: slice.map((j) => ({ ...j.job, name: Buffer.from(j.job.name) })),
       };
       this.pending.push(
-        w.pool
-          .run(batch)
+        markDirty(w.root) // before the first object is published (shared/dirty.ts)
+          .then(() => w.pool.run(batch))
           .then((results) =>
             allSettledOrThrow(slice, async (j, i) => {
               this.placed[j.k] = await w.ingested(this.at(j.job.name), j.st, results[i]!);

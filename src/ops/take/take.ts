@@ -24,12 +24,13 @@ import { rotate } from '../retention/rotate.js';
 import { collectGarbage, type GcResult } from '../retention/collect-garbage.js';
 import type { Warning } from '../shared/warnings.js';
 import { snapshotNameFor } from '../../store/layout.js';
-import { fsyncDir, syncFileSystem } from '../../store/durability.js';
+import { bootId } from '../../store/durability.js';
 import { nsToUtimeArg } from '../../store/times.js';
 import { SnapError, wrapFsError } from '../../errors.js';
-import { removeTree } from '../shared/recover.js';
+import { removeTree } from '../../util/fs.js';
 import { faultPoint } from '../../util/fault.js';
-import { clearDirty, isDirty, markDirty } from '../shared/dirty.js';
+import { clearDirty, isDirty } from '../shared/dirty.js';
+import { TakeDurability } from './take-durability.js';
 import { IngestPool } from '../../store/ingest-pool.js';
 import { trace } from '../../util/trace.js';
 import type { ExcludeFn } from './excludes.js';
@@ -135,8 +136,8 @@ export async function take(rootArg: string, opts: TakeOptions = {}): Promise<Tak
     // A run did not finish cleanly: objects it published may be unknown to the catalog (maybe
     // half written before a power cut). Sweep them now — a full scan of the store, paid only
     // after a crash or failure — so that every object file is trustworthy again (dirty.ts).
+    // The marker itself is set only when this take publishes its first object.
     if (isDirty(root)) await collectGarbage(root, { sweepStrays: true });
-    await markDirty(root);
     const result = await takeLocked(root, source.real, keep, opts);
     result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     return result;
@@ -159,8 +160,10 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   const stage = path.join(layout.staging, name);
   await fsp.mkdir(stage, { mode: 0o700 });
   const pool = new IngestPool();
+  const durability = new TakeDurability(layout);
   const walker = new SourceWalker(root, pool, {
     top: Buffer.from(sourceDir),
+    durability,
     checksum: opts.checksum ?? false,
     startedNs: BigInt(Date.now()) * 1_000_000n,
     exclude: opts.exclude,
@@ -180,8 +183,13 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     const rootMeta = { mode: Number(rootStat.mode & 0o7777n), uid: Number(rootStat.uid), gid: Number(rootStat.gid), mtimeNs: rootStat.mtimeNs };
     await finishDir(stage, rootMeta, root.asRoot);
     reportDamaged(root, walker);
+    // The new objects reach the disk before the commit that makes them a snapshot; the folder is
+    // a view of the catalog, marked with this boot unless the whole file system was flushed.
+    const flushed = await durability.flush();
+    if (flushed === 'everything') catalog.clearFolderMark(); // older folders are on disk too
     catalog.insertSnapshot({
       name,
+      folderBoot: flushed === 'everything' ? undefined : bootId(),
       takenNs,
       rootTree: res.tree,
       rootMode: rootMeta.mode,
@@ -192,8 +200,6 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
       newBytes: walker.placer.newBytes,
       warnings: walker.warnings.count,
     });
-    // Blobs and the staged folder reach the disk before the commit that makes them a snapshot.
-    await syncFileSystem(layout.store);
     faultPoint('take:before-commit');
     catalog.commit();
     trace('commit');
@@ -220,7 +226,8 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   // Moving a folder to a new parent rewrites its '..' entry, which may touch its mtime.
   const t = nsToUtimeArg(rootStat.mtimeNs);
   await fsp.utimes(final, t, t);
-  await fsyncDir(layout.root);
+  // Not flushed: a rename lost in a power cut leaves the committed folder in staging, which the
+  // next run publishes (and rebuilds, its boot being over: shared/recover.ts).
   faultPoint('take:published');
 
   const rotated = await rotate(root, keep);

@@ -25,7 +25,8 @@ import type { IngestPool } from '../../store/ingest-pool.js';
 import { asBuffer } from '../../util/buffers.js';
 import { joinPath } from '../../util/paths.js';
 import { isNetworkFileSystem } from '../../util/fs.js';
-import { objectKeyString } from '../../store/layout.js';
+import { objectKeyString, objectPath } from '../../store/layout.js';
+import type { TakeDurability } from './take-durability.js';
 import { Limiter } from '../../util/limit.js';
 import { ErrnoError, errnoCode } from '../../errors.js';
 
@@ -41,6 +42,8 @@ export type SourceStat = Pick<
 export interface WalkOptions {
   /** The source's top folder (as the user's paths name it; the walk itself goes through descriptors). */
   top: Buffer;
+  /** How new objects are made durable (take-durability.ts). */
+  durability: TakeDurability;
   checksum: boolean;
   startedNs: bigint;
   racyWindowMs?: number;
@@ -115,7 +118,7 @@ export class SourceWalker {
     readonly pool: IngestPool,
     readonly opts: WalkOptions,
   ) {
-    this.placer = new ObjectPlacer(root, opts.checksum);
+    this.placer = new ObjectPlacer(root, opts.checksum, opts.durability);
     this.racyWindowMs = opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS;
     this.racyCutoff = racyCutoffNs(opts.startedNs, this.racyWindowMs);
   }
@@ -199,6 +202,7 @@ export class SourceWalker {
     const key = objectKeyOf(hash, meta);
     this.root.catalog.ensureObject(key, r.size);
     if (r.created) {
+      this.opts.durability.published(objectPath(this.root.layout, key));
       this.placer.newObjects++;
       this.placer.newBytes += r.size;
     }
