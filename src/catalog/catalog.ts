@@ -5,7 +5,8 @@
 import { openDatabase, type Db, type Statement } from './sqlite.js';
 import { migrate } from './schema.js';
 import { Kind, type Entry, type TreeTotals } from '../model/entry.js';
-import type { ObjectKey } from '../model/object-key.js';
+import { xattrsOfKey, type ObjectKey } from '../model/object-key.js';
+import { NO_XATTRS } from '../model/xattrs.js';
 import { mtimeUsOf } from './sql.js';
 import { recordName } from '../model/quick-check.js';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +21,8 @@ export interface SnapshotRow {
   rootUid: number;
   rootGid: number;
   rootMtimeNs: bigint;
+  /** The top folder's extended-attribute digest (empty: none). */
+  rootXattrs: Buffer;
   pinned: boolean;
   newObjects: number;
   newBytes: number;
@@ -39,6 +42,7 @@ export interface NewSnapshot {
   rootUid: number;
   rootGid: number;
   rootMtimeNs: bigint;
+  rootXattrs?: Buffer;
   newObjects: number;
   newBytes: number;
   warnings: number;
@@ -62,6 +66,7 @@ type RawEntry = {
   hash: Buffer | null;
   target: Buffer | null;
   subtree: bigint | null;
+  xattrs: Buffer;
 };
 
 function toEntry(r: RawEntry): Entry {
@@ -77,11 +82,17 @@ function toEntry(r: RawEntry): Entry {
   if (r.hash) e.hash = r.hash;
   if (r.target) e.target = r.target;
   if (r.subtree !== null) e.subtree = Number(r.subtree);
+  if (r.xattrs.length > 0) e.xattrs = r.xattrs;
   return e;
 }
 
+/** An objects row's attribute digest as an ObjectKey field: absent when empty. */
+export function xattrsField(d: Buffer | null | undefined): { xattrs?: Buffer } {
+  return d && d.length > 0 ? { xattrs: d } : {};
+}
+
 const SNAPSHOT_COLUMNS = `s.id, s.name, s.taken_ns, s.state, s.root_tree, s.root_mode, s.root_uid, s.root_gid,
-  s.root_mtime_ns, s.pinned, s.new_objects, s.new_bytes, s.warnings, t.files, t.dirs, t.bytes`;
+  s.root_mtime_ns, s.root_xattrs, s.pinned, s.new_objects, s.new_bytes, s.warnings, t.files, t.dirs, t.bytes`;
 
 function toSnapshot(r: Record<string, unknown>): SnapshotRow {
   return {
@@ -94,6 +105,7 @@ function toSnapshot(r: Record<string, unknown>): SnapshotRow {
     rootUid: Number(r.root_uid),
     rootGid: Number(r.root_gid),
     rootMtimeNs: BigInt(r.root_mtime_ns as bigint),
+    rootXattrs: r.root_xattrs as Buffer,
     pinned: Number(r.pinned) !== 0,
     newObjects: Number(r.new_objects),
     newBytes: Number(r.new_bytes),
@@ -166,9 +178,9 @@ export class Catalog {
 
   insertSnapshot(s: NewSnapshot): number {
     const r = this.st(
-      `INSERT INTO snapshots (name, taken_ns, state, root_tree, root_mode, root_uid, root_gid, root_mtime_ns,
-         new_objects, new_bytes, warnings, folder_boot) VALUES (?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(s.name, s.takenNs, s.rootTree, s.rootMode, s.rootUid, s.rootGid, s.rootMtimeNs, s.newObjects, s.newBytes, s.warnings, s.folderBoot ?? null);
+      `INSERT INTO snapshots (name, taken_ns, state, root_tree, root_mode, root_uid, root_gid, root_mtime_ns, root_xattrs,
+         new_objects, new_bytes, warnings, folder_boot) VALUES (?, ?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(s.name, s.takenNs, s.rootTree, s.rootMode, s.rootUid, s.rootGid, s.rootMtimeNs, s.rootXattrs ?? NO_XATTRS, s.newObjects, s.newBytes, s.warnings, s.folderBoot ?? null);
     return Number(r.lastInsertRowid);
   }
 
@@ -236,10 +248,10 @@ export class Catalog {
 
   addEntries(tree: number, entries: readonly Entry[]): void {
     const ins = this.st(
-      `INSERT INTO entries (tree, name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO entries (tree, name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree, xattrs)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    for (const e of entries) ins.run(tree, e.name, e.kind, e.mode, e.uid, e.gid, e.mtimeNs, e.size, e.hash ?? null, e.target ?? null, e.subtree ?? null);
+    for (const e of entries) ins.run(tree, e.name, e.kind, e.mode, e.uid, e.gid, e.mtimeNs, e.size, e.hash ?? null, e.target ?? null, e.subtree ?? null, e.xattrs ?? NO_XATTRS);
   }
 
   finishProvisionalTree(tree: number, digest: Buffer, totals: TreeTotals): number {
@@ -260,11 +272,11 @@ export class Catalog {
 
   /** A tree's entries in byte order of their names. */
   treeEntries(id: number): Entry[] {
-    return (this.st(`SELECT name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree FROM entries WHERE tree = ? ORDER BY name`).all(id) as RawEntry[]).map(toEntry);
+    return (this.st(`SELECT name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree, xattrs FROM entries WHERE tree = ? ORDER BY name`).all(id) as RawEntry[]).map(toEntry);
   }
 
   treeEntry(id: number, name: Buffer): Entry | undefined {
-    const r = this.st(`SELECT name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree FROM entries WHERE tree = ? AND name = ?`).get(id, name) as RawEntry | undefined;
+    const r = this.st(`SELECT name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree, xattrs FROM entries WHERE tree = ? AND name = ?`).get(id, name) as RawEntry | undefined;
     return r ? toEntry(r) : undefined;
   }
 
@@ -295,37 +307,64 @@ export class Catalog {
   // ---- objects ------------------------------------------------------------------------------
   getObject(k: ObjectKey): ObjectRow | undefined {
     const r = this.st(
-      `SELECT size, replicas, verified_ns FROM objects WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`,
-    ).get(k.hash, k.mode, k.uid, k.gid, k.mtimeUs) as { size: bigint; replicas: bigint; verified_ns: bigint | null } | undefined;
+      `SELECT size, replicas, verified_ns FROM objects WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ? AND xattrs = ?`,
+    ).get(k.hash, k.mode, k.uid, k.gid, k.mtimeUs, xattrsOfKey(k)) as { size: bigint; replicas: bigint; verified_ns: bigint | null } | undefined;
     return r ? { ...k, size: Number(r.size), replicas: Number(r.replicas), verifiedNs: r.verified_ns } : undefined;
   }
 
   /** Record an object unless the catalog has it; true when the row is new. One statement. */
   ensureObject(k: ObjectKey, size: number): boolean {
     return (
-      this.st(`INSERT OR IGNORE INTO objects (hash, mode, uid, gid, mtime_us, size) VALUES (?, ?, ?, ?, ?, ?)`).run(k.hash, k.mode, k.uid, k.gid, k.mtimeUs, size)
+      this.st(`INSERT OR IGNORE INTO objects (hash, mode, uid, gid, mtime_us, xattrs, size) VALUES (?, ?, ?, ?, ?, ?, ?)`).run(k.hash, k.mode, k.uid, k.gid, k.mtimeUs, xattrsOfKey(k), size)
         .changes > 0
     );
   }
 
   setReplicas(k: ObjectKey, replicas: number): void {
-    this.st(`UPDATE objects SET replicas = ? WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`).run(
+    this.st(`UPDATE objects SET replicas = ? WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ? AND xattrs = ?`).run(
       replicas,
       k.hash,
       k.mode,
       k.uid,
       k.gid,
       k.mtimeUs,
+      xattrsOfKey(k),
     );
   }
 
 
   deleteObject(k: ObjectKey): void {
-    this.st(`DELETE FROM objects WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`).run(k.hash, k.mode, k.uid, k.gid, k.mtimeUs);
+    this.st(`DELETE FROM objects WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ? AND xattrs = ?`).run(k.hash, k.mode, k.uid, k.gid, k.mtimeUs, xattrsOfKey(k));
+  }
+
+  // ---- extended-attribute sets (src/model/xattrs.ts) ----------------------------------------
+  /** Store a set's canonical encoding under its digest (once; the empty set is never stored). */
+  putXattrSet(digest: Buffer, data: Buffer): void {
+    if (digest.length > 0) this.st(`INSERT OR IGNORE INTO xattr_sets (digest, data) VALUES (?, ?)`).run(digest, data);
+  }
+
+  /** The encoding of the set with this digest (empty for the empty digest); undefined when the catalog lacks it. */
+  xattrSet(digest: Buffer): Buffer | undefined {
+    if (digest.length === 0) return Buffer.alloc(0);
+    return (this.st(`SELECT data FROM xattr_sets WHERE digest = ?`).get(digest) as { data: Buffer } | undefined)?.data;
+  }
+
+  /** Whether any attribute set was ever recorded (verify then checks every object's attributes). */
+  hasXattrSets(): boolean {
+    return this.st(`SELECT 1 FROM xattr_sets LIMIT 1`).get() !== undefined;
+  }
+
+  /** Drop sets no object, entry or snapshot names any more (gc). */
+  deleteUnusedXattrSets(): number {
+    return this.db
+      .prepare(
+        `DELETE FROM xattr_sets WHERE digest NOT IN (SELECT xattrs FROM objects UNION SELECT xattrs FROM entries UNION SELECT root_xattrs FROM snapshots)`,
+      )
+      .run().changes;
   }
 
   *iterateObjects(): IterableIterator<ObjectRow> {
-    for (const r of this.st(`SELECT hash, mode, uid, gid, mtime_us, size, replicas, verified_ns FROM objects`).iterate() as IterableIterator<
+    for (const r of this.st(`SELECT hash, mode, uid, gid, mtime_us, xattrs, size, replicas, verified_ns FROM objects`).iterate() as IterableIterator<
       Record<string, bigint | Buffer | null>
     >) {
       yield {
@@ -334,6 +373,7 @@ export class Catalog {
         uid: Number(r.uid),
         gid: Number(r.gid),
         mtimeUs: r.mtime_us as bigint,
+        ...xattrsField(r.xattrs as Buffer),
         size: Number(r.size),
         replicas: Number(r.replicas),
         verifiedNs: r.verified_ns as bigint | null,
@@ -349,17 +389,17 @@ export class Catalog {
   unreferencedObjects(): ObjectRow[] {
     this.markLiveTrees();
     this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS live_objects (
-      hash BLOB, mode INTEGER, uid INTEGER, gid INTEGER, mtime_us INTEGER,
-      PRIMARY KEY (hash, mode, uid, gid, mtime_us)) WITHOUT ROWID`);
+      hash BLOB, mode INTEGER, uid INTEGER, gid INTEGER, mtime_us INTEGER, xattrs BLOB,
+      PRIMARY KEY (hash, mode, uid, gid, mtime_us, xattrs)) WITHOUT ROWID`);
     this.db.exec(`DELETE FROM live_objects`);
     this.db.exec(`INSERT OR IGNORE INTO live_objects
-      SELECT e.hash, e.mode, e.uid, e.gid, ${mtimeUsOf('e')}
+      SELECT e.hash, e.mode, e.uid, e.gid, ${mtimeUsOf('e')}, e.xattrs
       FROM entries e JOIN live_trees l ON l.id = e.tree WHERE e.kind = ${Kind.File}`);
     const rows = this.db
       .prepare(
-        `SELECT o.hash, o.mode, o.uid, o.gid, o.mtime_us, o.size, o.replicas, o.verified_ns FROM objects o
+        `SELECT o.hash, o.mode, o.uid, o.gid, o.mtime_us, o.xattrs, o.size, o.replicas, o.verified_ns FROM objects o
          WHERE NOT EXISTS (SELECT 1 FROM live_objects l
-           WHERE l.hash = o.hash AND l.mode = o.mode AND l.uid = o.uid AND l.gid = o.gid AND l.mtime_us = o.mtime_us)`,
+           WHERE l.hash = o.hash AND l.mode = o.mode AND l.uid = o.uid AND l.gid = o.gid AND l.mtime_us = o.mtime_us AND l.xattrs = o.xattrs)`,
       )
       .safeIntegers(true)
       .all() as Record<string, bigint | Buffer | null>[];
@@ -370,6 +410,7 @@ export class Catalog {
       uid: Number(r.uid),
       gid: Number(r.gid),
       mtimeUs: r.mtime_us as bigint,
+      ...xattrsField(r.xattrs as Buffer),
       size: Number(r.size),
       replicas: Number(r.replicas),
       verifiedNs: r.verified_ns as bigint | null,

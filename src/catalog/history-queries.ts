@@ -4,7 +4,7 @@
  */
 import type { Catalog } from './catalog.js';
 import { Kind } from '../model/entry.js';
-import type { ObjectKey } from '../model/object-key.js';
+import { xattrsOfKey, type ObjectKey } from '../model/object-key.js';
 import { mtimeUsOf } from './sql.js';
 
 /** Every folder edge (parent tree → child tree) in the catalog. One row per folder entry. */
@@ -49,14 +49,14 @@ export function exclusiveUsage(catalog: Catalog, treeOwner: Map<number, number>)
     .prepare(
       `WITH obj AS (
          SELECT e.hash AS hash, e.mode AS mode, e.uid AS uid, e.gid AS gid,
-                ${mtimeUsOf('e')} AS mtime_us,
+                ${mtimeUsOf('e')} AS mtime_us, e.xattrs AS xattrs,
                 CASE WHEN min(t.owner) = max(t.owner) THEN min(t.owner) ELSE ${SHARED} END AS owner
          FROM entries e JOIN stats_tree_owner t ON t.tree = e.tree
          WHERE e.kind = ${Kind.File}
-         GROUP BY 1, 2, 3, 4, 5)
+         GROUP BY 1, 2, 3, 4, 5, 6)
        SELECT obj.owner AS owner, count(*) AS n, coalesce(sum(o.size * o.replicas), 0) AS bytes
        FROM obj JOIN objects o ON o.hash = obj.hash AND o.mode = obj.mode AND o.uid = obj.uid
-         AND o.gid = obj.gid AND o.mtime_us = obj.mtime_us
+         AND o.gid = obj.gid AND o.mtime_us = obj.mtime_us AND o.xattrs = obj.xattrs
        GROUP BY obj.owner`,
     )
     .safeIntegers(true)
@@ -103,7 +103,7 @@ export function objectPaths(catalog: Catalog, key: ObjectKey, limit = 20): { sna
     .prepare(
       `WITH RECURSIVE up(tree, path, depth) AS (
          SELECT e.tree, e.name, 0 FROM entries e
-         WHERE e.kind = ${Kind.File} AND e.hash = ? AND e.mode = ? AND e.uid = ? AND e.gid = ? AND ${mtimeUsOf('e')} = ?
+         WHERE e.kind = ${Kind.File} AND e.hash = ? AND e.mode = ? AND e.uid = ? AND e.gid = ? AND ${mtimeUsOf('e')} = ? AND e.xattrs = ?
          UNION ALL
          SELECT p.tree, CAST(p.name || x'2f' || up.path AS BLOB), up.depth + 1
          FROM entries p JOIN up ON p.subtree = up.tree
@@ -112,6 +112,6 @@ export function objectPaths(catalog: Catalog, key: ObjectKey, limit = 20): { sna
        WHERE s.state = 'complete' ORDER BY s.taken_ns LIMIT ?`,
     )
     .safeIntegers(true)
-    .all(key.hash, key.mode, key.uid, key.gid, key.mtimeUs, limit) as { snapshot: string; rel: Buffer }[];
+    .all(key.hash, key.mode, key.uid, key.gid, key.mtimeUs, xattrsOfKey(key), limit) as { snapshot: string; rel: Buffer }[];
   return rows;
 }

@@ -167,7 +167,8 @@ function checkEntries(catalog: Catalog, opts: InvariantOptions, out: Problems): 
          WHEN typeof(e.mode) != 'integer' OR e.mode NOT BETWEEN 0 AND ${MAX_MODE}
            OR typeof(e.uid) != 'integer' OR e.uid NOT BETWEEN 0 AND ${MAX_UID}
            OR typeof(e.gid) != 'integer' OR e.gid NOT BETWEEN 0 AND ${MAX_UID}
-           OR typeof(e.mtime_ns) != 'integer' OR typeof(e.size) != 'integer' OR e.size < 0 THEN 'meta'
+           OR typeof(e.mtime_ns) != 'integer' OR typeof(e.size) != 'integer' OR e.size < 0
+           OR typeof(e.xattrs) != 'blob' OR length(e.xattrs) NOT IN (0, 32) THEN 'meta'
          WHEN e.kind = ${Kind.File} AND (e.hash IS NULL OR length(e.hash) != ${opts.hashBytes}) THEN 'file'
          WHEN e.kind = ${Kind.Dir} AND t.id IS NULL THEN 'dir'
          WHEN e.kind = ${Kind.Symlink} AND (e.target IS NULL OR length(e.target) = 0) THEN 'symlink'
@@ -189,7 +190,7 @@ function checkEntries(catalog: Catalog, opts: InvariantOptions, out: Problems): 
         out.add({ ...p, kind: 'entry-kind', message: `${at}: unknown entry kind ${shown(r.kind)}` });
         break;
       case 'meta':
-        out.add({ ...p, kind: 'entry-meta', message: `${at}: mode, owner, mtime or size out of range` });
+        out.add({ ...p, kind: 'entry-meta', message: `${at}: mode, owner, mtime, size or attribute digest out of range` });
         break;
       case 'file':
         out.add({ ...p, kind: 'entry-file', message: `${at}: a file without a valid content hash` });
@@ -287,7 +288,8 @@ function checkObjects(catalog: Catalog, hashBytes: number, out: Problems): void 
          OR typeof(uid) != 'integer' OR uid NOT BETWEEN 0 AND ${MAX_UID}
          OR typeof(gid) != 'integer' OR gid NOT BETWEEN 0 AND ${MAX_UID}
          OR typeof(mtime_us) != 'integer' OR typeof(size) != 'integer' OR size < 0
-         OR typeof(replicas) != 'integer' OR replicas < 1`,
+         OR typeof(replicas) != 'integer' OR replicas < 1
+         OR typeof(xattrs) != 'blob' OR length(xattrs) NOT IN (0, 32)`,
     )
     .all() as { hash: unknown; mode: unknown; uid: unknown; gid: unknown }[];
   for (const r of rows) {

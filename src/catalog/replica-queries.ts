@@ -3,7 +3,7 @@
  * consistent copy of the catalog, the content hashes it references, and fitting a copy for the
  * bucket or for a new machine.
  */
-import type { Catalog } from './catalog.js';
+import { xattrsField, type Catalog } from './catalog.js';
 import { openDatabase, integrityCheck } from './sqlite.js';
 import { SCHEMA_VERSION } from './schema.js';
 import { Kind } from '../model/entry.js';
@@ -60,17 +60,20 @@ export interface ObjectVariant {
   uid: number;
   gid: number;
   mtimeUs: bigint;
+  /** The inode's extended-attribute digest, when it has attributes. */
+  xattrs?: Buffer;
 }
 
 /** The (content, metadata) objects of one content hash: one local inode each. */
 export function variantsOf(catalog: Catalog, hash: Buffer): ObjectVariant[] {
-  const st = catalog.db.prepare('SELECT mode, uid, gid, mtime_us FROM objects WHERE hash = ? ORDER BY mode, uid, gid, mtime_us');
+  const st = catalog.db.prepare('SELECT mode, uid, gid, mtime_us, xattrs FROM objects WHERE hash = ? ORDER BY mode, uid, gid, mtime_us, xattrs');
   st.safeIntegers(true);
-  return (st.all(hash) as { mode: bigint; uid: bigint; gid: bigint; mtime_us: bigint }[]).map((r) => ({
+  return (st.all(hash) as { mode: bigint; uid: bigint; gid: bigint; mtime_us: bigint; xattrs: Buffer }[]).map((r) => ({
     mode: Number(r.mode),
     uid: Number(r.uid),
     gid: Number(r.gid),
     mtimeUs: r.mtime_us,
+    ...xattrsField(r.xattrs),
   }));
 }
 
@@ -108,7 +111,7 @@ export function filesWithoutObject(catalog: Catalog): number {
        SELECT count(*) AS n FROM entries e JOIN reach r ON e.tree = r.id
        WHERE e.kind = ${Kind.File} AND NOT EXISTS (SELECT 1 FROM objects o
          WHERE o.hash = e.hash AND o.mode = e.mode AND o.uid = e.uid AND o.gid = e.gid
-           AND o.mtime_us = ${mtimeUsOf('e')})`,
+           AND o.mtime_us = ${mtimeUsOf('e')} AND o.xattrs = e.xattrs)`,
     )
     .get() as { n: number };
   return r.n;

@@ -18,8 +18,8 @@ export function unreferencedAfterRemoving(catalog: Catalog, removing: readonly s
          UNION
          SELECT e.subtree FROM entries e JOIN reach r ON e.tree = r.id WHERE e.subtree IS NOT NULL)
        SELECT count(*) AS n, coalesce(sum(o.size * o.replicas), 0) AS b FROM objects o
-       WHERE (o.hash, o.mode, o.uid, o.gid, o.mtime_us) NOT IN (
-         SELECT e.hash, e.mode, e.uid, e.gid, ${mtimeUsOf('e')}
+       WHERE (o.hash, o.mode, o.uid, o.gid, o.mtime_us, o.xattrs) NOT IN (
+         SELECT e.hash, e.mode, e.uid, e.gid, ${mtimeUsOf('e')}, e.xattrs
          FROM entries e WHERE e.kind = ${Kind.File} AND e.tree IN (SELECT id FROM reach))`,
     )
     .safeIntegers(true)

@@ -5,7 +5,7 @@
 import type { Db } from './sqlite.js';
 import { SnapError } from '../errors.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const V1 = `
 -- One row per snapshot. A row exists only for a complete snapshot (state 'complete') or one
@@ -129,7 +129,37 @@ DROP TABLE dir_cache;
 UPDATE internal SET key = 'quick_check.excludes' WHERE key = 'dir_cache.excludes';
 `;
 
-export const MIGRATIONS: Readonly<Record<number, string>> = { 1: V1, 2: V2, 3: V3 };
+// v4: extended attributes (take --xattrs, src/model/xattrs.ts). An object's attribute set is
+// part of its identity, so `objects` gains an `xattrs` digest in its primary key (rebuilt: a
+// primary key cannot be altered); file and folder entries and the snapshot's top folder gain
+// theirs; each distinct set is stored once in `xattr_sets`. The empty digest means "no
+// attributes": every existing row, object name and tree digest stays valid as it is.
+const V4 = `
+CREATE TABLE objects_v4 (
+  hash        BLOB    NOT NULL,
+  mode        INTEGER NOT NULL,
+  uid         INTEGER NOT NULL,
+  gid         INTEGER NOT NULL,
+  mtime_us    INTEGER NOT NULL,
+  xattrs      BLOB    NOT NULL DEFAULT x'',  -- digest of the inode's extended attributes ('' = none)
+  size        INTEGER NOT NULL,
+  replicas    INTEGER NOT NULL DEFAULT 1,
+  verified_ns INTEGER,
+  PRIMARY KEY (hash, mode, uid, gid, mtime_us, xattrs)
+) WITHOUT ROWID;
+INSERT INTO objects_v4 (hash, mode, uid, gid, mtime_us, size, replicas, verified_ns)
+  SELECT hash, mode, uid, gid, mtime_us, size, replicas, verified_ns FROM objects;
+DROP TABLE objects;
+ALTER TABLE objects_v4 RENAME TO objects;
+ALTER TABLE entries ADD COLUMN xattrs BLOB NOT NULL DEFAULT x'';          -- files and folders
+ALTER TABLE snapshots ADD COLUMN root_xattrs BLOB NOT NULL DEFAULT x'';   -- the top folder's
+CREATE TABLE xattr_sets (
+  digest BLOB PRIMARY KEY,  -- SHA-256 of data
+  data   BLOB NOT NULL      -- the canonical encoding of the set (src/model/xattrs.ts)
+) WITHOUT ROWID;
+`;
+
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: V1, 2: V2, 3: V3, 4: V4 };
 
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;

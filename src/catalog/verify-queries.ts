@@ -5,9 +5,10 @@
  *
  * Every statement that reads ns timestamps or inode numbers uses safeIntegers (they exceed 2^53).
  */
-import type { Catalog } from './catalog.js';
+import { xattrsField, type Catalog } from './catalog.js';
 import { Kind } from '../model/entry.js';
-import { readRecord, recordOffsets } from '../model/quick-check.js';
+import { xattrsOfKey } from '../model/object-key.js';
+import { extraParts, readRecord, recordOffsets } from '../model/quick-check.js';
 import { mtimeUsOf } from './sql.js';
 
 
@@ -35,6 +36,8 @@ export interface ReferencedObject {
   uid: number;
   gid: number;
   mtimeUs: bigint;
+  /** The extended-attribute digest of the object (absent: none). */
+  xattrs?: Buffer;
   /** The size the entries record. */
   entrySize: number;
   /** Chosen by markSample (for --sample). */
@@ -59,25 +62,25 @@ export function stageReferencedObjects(catalog: Catalog, rootTrees: readonly num
   db.exec(`DELETE FROM verify_roots`);
   db.exec(`DROP TABLE IF EXISTS temp.verify_refs`);
   db.exec(`CREATE TEMP TABLE verify_refs (
-    rid INTEGER PRIMARY KEY, hash BLOB, mode INTEGER, uid INTEGER, gid INTEGER, mtime_us INTEGER,
+    rid INTEGER PRIMARY KEY, hash BLOB, mode INTEGER, uid INTEGER, gid INTEGER, mtime_us INTEGER, xattrs BLOB,
     size INTEGER, osize INTEGER, replicas INTEGER, verified_ns INTEGER, known INTEGER, sampled INTEGER NOT NULL DEFAULT 0)`);
   const ins = db.prepare(`INSERT OR IGNORE INTO verify_roots (id) VALUES (?)`);
   for (const t of rootTrees) ins.run(t);
   db.exec(
-    `INSERT INTO verify_refs (hash, mode, uid, gid, mtime_us, size, osize, replicas, verified_ns, known)
+    `INSERT INTO verify_refs (hash, mode, uid, gid, mtime_us, xattrs, size, osize, replicas, verified_ns, known)
      WITH RECURSIVE reach(id) AS (
        SELECT id FROM verify_roots
        UNION
        SELECT e.subtree FROM entries e JOIN reach r ON e.tree = r.id WHERE e.kind = ${Kind.Dir} AND e.subtree IS NOT NULL),
      refs AS (
-       SELECT e.hash AS hash, e.mode AS mode, e.uid AS uid, e.gid AS gid, ${mtimeUsOf('e')} AS mtime_us, max(e.size) AS size
+       SELECT e.hash AS hash, e.mode AS mode, e.uid AS uid, e.gid AS gid, ${mtimeUsOf('e')} AS mtime_us, e.xattrs AS xattrs, max(e.size) AS size
        FROM entries e JOIN reach r ON e.tree = r.id
        WHERE e.kind = ${Kind.File} AND typeof(e.hash) = 'blob'
-       GROUP BY 1, 2, 3, 4, 5)
-     SELECT refs.hash, refs.mode, refs.uid, refs.gid, refs.mtime_us, refs.size,
+       GROUP BY 1, 2, 3, 4, 5, 6)
+     SELECT refs.hash, refs.mode, refs.uid, refs.gid, refs.mtime_us, refs.xattrs, refs.size,
             o.size, o.replicas, o.verified_ns, o.hash IS NOT NULL
      FROM refs LEFT JOIN objects o
-       ON o.hash = refs.hash AND o.mode = refs.mode AND o.uid = refs.uid AND o.gid = refs.gid AND o.mtime_us = refs.mtime_us`,
+       ON o.hash = refs.hash AND o.mode = refs.mode AND o.uid = refs.uid AND o.gid = refs.gid AND o.mtime_us = refs.mtime_us AND o.xattrs = refs.xattrs`,
   );
   db.exec(`DELETE FROM verify_roots`);
   return Number((db.prepare(`SELECT count(*) FROM verify_refs`).pluck().safeIntegers(true).get() as bigint) ?? 0n);
@@ -108,24 +111,27 @@ export function markSample(catalog: Catalog, percent: number): void {
 export function referencedPage(catalog: Catalog, afterRid: number, limit: number): { rid: number; ref: ReferencedObject }[] {
   const rows = catalog.db
     .prepare(
-      `SELECT rid, hash, mode, uid, gid, mtime_us, size, osize, replicas, verified_ns, known, sampled
+      `SELECT rid, hash, mode, uid, gid, mtime_us, size, osize, replicas, verified_ns, known, sampled, xattrs
        FROM verify_refs WHERE rid > ? ORDER BY rid LIMIT ?`,
     )
     .raw(true)
     .safeIntegers(true)
-    .all(afterRid, limit) as [bigint, Buffer, bigint, bigint, bigint, bigint, bigint, bigint | null, bigint | null, bigint | null, bigint, bigint][];
+    .all(afterRid, limit) as [bigint, Buffer, bigint, bigint, bigint, bigint, bigint, bigint | null, bigint | null, bigint | null, bigint, bigint, Buffer][];
   return rows.map((r) => {
-    const ref: ReferencedObject = { hash: r[1], mode: Number(r[2]), uid: Number(r[3]), gid: Number(r[4]), mtimeUs: r[5], entrySize: Number(r[6]), sampled: r[11] === 1n };
+    const ref: ReferencedObject = { hash: r[1], mode: Number(r[2]), uid: Number(r[3]), gid: Number(r[4]), mtimeUs: r[5], entrySize: Number(r[6]), sampled: r[11] === 1n, ...xattrsField(r[12]) };
     if (r[10] === 1n) ref.row = { size: Number(r[7]), replicas: Number(r[8]), verifiedNs: r[9] };
     return { rid: Number(r[0]), ref };
   });
 }
 
 /** Every objects row with this content hash (the metadata variants of one content). */
-export function objectsWithHash(catalog: Catalog, hash: Buffer): { mode: number; uid: number; gid: number; mtimeUs: bigint; size: number; replicas: number }[] {
+export function objectsWithHash(
+  catalog: Catalog,
+  hash: Buffer,
+): { mode: number; uid: number; gid: number; mtimeUs: bigint; xattrs?: Buffer; size: number; replicas: number }[] {
   return (
     catalog.db
-      .prepare(`SELECT mode, uid, gid, mtime_us, size, replicas FROM objects WHERE hash = ?`)
+      .prepare(`SELECT mode, uid, gid, mtime_us, xattrs, size, replicas FROM objects WHERE hash = ?`)
       .safeIntegers(true)
       .all(hash) as Record<string, bigint>[]
   ).map((r) => ({
@@ -133,6 +139,7 @@ export function objectsWithHash(catalog: Catalog, hash: Buffer): { mode: number;
     uid: Number(r.uid),
     gid: Number(r.gid),
     mtimeUs: r.mtime_us!,
+    ...xattrsField(r.xattrs as unknown as Buffer),
     size: Number(r.size),
     replicas: Number(r.replicas),
   }));
@@ -148,7 +155,7 @@ export function sourcePathsWithHash(catalog: Catalog, hash: Buffer, limit = 50):
     const offs = recordOffsets(row.records);
     for (let i = 0; i + 1 < offs.length; i++) {
       const r = readRecord(row.records, offs[i]!);
-      if (r.kind === Kind.File && r.extra.equals(hash)) out.push({ dir: row.dir, name: r.name });
+      if (r.kind === Kind.File && extraParts(r.extra).id.equals(hash)) out.push({ dir: row.dir, name: r.name });
       if (out.length >= limit) return out;
     }
   }
@@ -158,12 +165,12 @@ export function sourcePathsWithHash(catalog: Catalog, hash: Buffer, limit = 50):
 /** Record that these objects were read and hashed clean at `ns` (one transaction). */
 export function markObjectsVerified(
   catalog: Catalog,
-  keys: Iterable<{ hash: Buffer; mode: number; uid: number; gid: number; mtimeUs: bigint }>,
+  keys: Iterable<{ hash: Buffer; mode: number; uid: number; gid: number; mtimeUs: bigint; xattrs?: Buffer }>,
   ns: bigint,
 ): void {
-  const st = catalog.db.prepare(`UPDATE objects SET verified_ns = ? WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ?`);
+  const st = catalog.db.prepare(`UPDATE objects SET verified_ns = ? WHERE hash = ? AND mode = ? AND uid = ? AND gid = ? AND mtime_us = ? AND xattrs = ?`);
   catalog.transaction(() => {
-    for (const k of keys) st.run(ns, k.hash, k.mode, k.uid, k.gid, k.mtimeUs);
+    for (const k of keys) st.run(ns, k.hash, k.mode, k.uid, k.gid, k.mtimeUs, xattrsOfKey(k));
   });
 }
 

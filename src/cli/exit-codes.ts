@@ -19,7 +19,8 @@ export const EXIT_HELP = `Exit codes:
   0   success
   1   verify: damage found (or --repair could not repair everything)
   2   usage error or bad input (missing root or .latest, bad option, unknown snapshot,
-      take: a source that is empty or lost more than take.max-shrink; nothing was stored)
+      take: a source that is empty or lost more than take.max-shrink; nothing was stored;
+      --xattrs where the native extended-attribute module cannot load)
   3   completed with warnings (some paths skipped; they are listed)
   4   another linksnap run holds the lock on this root
   5   file-system error (disk full, permission denied, cross-device link)
@@ -35,6 +36,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'NOT_A_STORE':
     case 'EXISTS':
     case 'SOURCE_SHRANK': // like a missing .latest: the source is not what it should be
+    case 'UNSUPPORTED': // the option cannot be used on this system
       return EXIT.USAGE;
     case 'LOCKED':
       return EXIT.LOCKED;

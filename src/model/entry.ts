@@ -22,6 +22,8 @@ export interface Entry extends EntryMeta {
   hash?: Buffer; // File
   target?: Buffer; // Symlink
   subtree?: number; // Dir: trees.id
+  /** Files and folders: the digest of their extended attributes (src/model/xattrs.ts); absent for none. */
+  xattrs?: Buffer;
 }
 
 /** Totals of a subtree, kept on each tree record so stats never have to walk. */

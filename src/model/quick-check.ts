@@ -26,11 +26,15 @@
  *   u8 kind (Kind) | u8 0 | u16 name length | u32 mode (& 0o7777) | u32 uid | u32 gid |
  *   u64 dev | u64 ino | u64 size | i64 mtime ns | i64 ctime ns | u32 extra length | name | extra
  * where extra is the 32-byte hash (file), the 32-byte tree digest (folder) or the target
- * (symlink).
+ * (symlink). With `take --xattrs`, a file's or folder's extra is followed by the 32-byte digest
+ * of its extended attributes when it has any (extraParts): attributes change ctime, so a record
+ * that holds vouches for them too, and an unchanged file is linked without reading them.
  */
 import { Kind } from './entry.js';
 
 const HEADER = 60;
+/** A content hash or tree digest. */
+const ID_BYTES = 32;
 
 export interface QuickCheckRecord {
   kind: Kind;
@@ -116,6 +120,16 @@ export function readRecord(buf: Buffer, off: number): QuickCheckRecord {
   };
 }
 
+/** A file's or folder's extra: its hash or tree digest (32 bytes), then its attribute digest if any. */
+export function extraParts(extra: Buffer): { id: Buffer; xattrs?: Buffer } {
+  return extra.length > ID_BYTES ? { id: extra.subarray(0, ID_BYTES), xattrs: extra.subarray(ID_BYTES) } : { id: extra };
+}
+
+/** The extra of a file or folder: its hash or tree digest, then its attribute digest when not empty. */
+export function extraOf(id: Buffer, xattrs: Buffer | undefined): Buffer {
+  return xattrs && xattrs.length > 0 ? Buffer.concat([id, xattrs]) : id;
+}
+
 /** What the record at `off` became: a file's hash, a folder's digest, a symlink's target. */
 export function recordExtra(buf: Buffer, off: number): Buffer {
   const start = off + HEADER + buf.readUInt16LE(off + 2);
@@ -151,7 +165,7 @@ export function recordsByName(buf: Buffer): Map<string, number> {
  */
 export function knownHash(buf: Buffer, byName: Map<string, number>, name: Buffer, st: StatFields): Buffer | undefined {
   const off = byName.get(name.toString('latin1'));
-  return off !== undefined && recordHolds(buf, off, Kind.File, st) ? recordExtra(buf, off) : undefined;
+  return off !== undefined && recordHolds(buf, off, Kind.File, st) ? extraParts(recordExtra(buf, off)).id : undefined;
 }
 
 // ---- the racy window ------------------------------------------------------------------------
@@ -197,8 +211,11 @@ export const RULES_SETTING = 'quick_check.excludes';
  * The key of a take's exclude rules (ExcludeMatcher.key). A predicate without a key (a library
  * caller's own function) cannot be compared, so it gets a key no other run has.
  */
-export function rulesKeyOf(exclude: { key?: string } | undefined): string {
-  return !exclude ? 'none' : (exclude.key ?? `unkeyed ${process.pid} ${process.hrtime.bigint()}`);
+export function rulesKeyOf(exclude: { key?: string } | undefined, xattrs = false): string {
+  const rules = !exclude ? 'none' : (exclude.key ?? `unkeyed ${process.pid} ${process.hrtime.bigint()}`);
+  // Records written with attributes carry their digests, and those without do not: a take that
+  // turns --xattrs on or off starts the records afresh, so each file is read once.
+  return xattrs ? `${rules} +xattrs` : rules;
 }
 
 /**

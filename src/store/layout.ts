@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { HASH_BYTES } from './hasher.js';
 import type { ObjectKey } from '../model/object-key.js';
 import { SNAPSHOT_NAME_RE } from '../model/snapshot-name.js';
+import { isXattrDigest } from '../model/xattrs.js';
 
 export { SNAPSHOT_NAME_RE };
 
@@ -47,13 +48,16 @@ export function layoutFor(root: string): StoreLayout {
 
 
 /**
- * The object file name: `<hash hex>_<mode octal>_<uid>_<gid>_<mtime µs>` plus `_r<N>` for the
- * N-th replica made when one inode reached the file system's link limit (EMLINK). Everything a
- * snapshot file's inode carries is in the name, so `verify` can compare an object with its name
- * and an object can never be mistaken for a variant with other metadata.
+ * The object file name: `<hash hex>_<mode octal>_<uid>_<gid>_<mtime µs>`, plus `_x<digest hex>`
+ * when the inode carries extended attributes (take --xattrs; the digest of their set,
+ * src/model/xattrs.ts), plus `_r<N>` for the N-th replica made when one inode reached the file
+ * system's link limit (EMLINK). Everything a snapshot file's inode carries is in the name, so
+ * `verify` can compare an object with its name and an object can never be mistaken for a
+ * variant with other metadata.
  */
 export function objectName(key: ObjectKey, replica = 0): string {
-  const base = `${key.hash.toString('hex')}_${key.mode.toString(8)}_${key.uid}_${key.gid}_${key.mtimeUs}`;
+  let base = `${key.hash.toString('hex')}_${key.mode.toString(8)}_${key.uid}_${key.gid}_${key.mtimeUs}`;
+  if (key.xattrs && key.xattrs.length > 0) base += `_x${key.xattrs.toString('hex')}`;
   return replica === 0 ? base : `${base}_r${replica}`;
 }
 
@@ -61,7 +65,7 @@ export function objectPath(layout: StoreLayout, key: ObjectKey, replica = 0): st
   return path.join(layout.objects, key.hash.toString('hex', 0, 1), objectName(key, replica));
 }
 
-const OBJECT_RE = /^([0-9a-f]{64})_([0-7]{1,6})_(\d+)_(\d+)_(-?\d+)(?:_r([1-9]\d*))?$/;
+const OBJECT_RE = /^([0-9a-f]{64})_([0-7]{1,6})_(\d+)_(\d+)_(-?\d+)(?:_x([0-9a-f]{64}))?(?:_r([1-9]\d*))?$/;
 
 /** Parse an object file name; undefined for anything that is not one (e.g. a stray file). */
 export function parseObjectName(name: string): { key: ObjectKey; replica: number } | undefined {
@@ -69,10 +73,9 @@ export function parseObjectName(name: string): { key: ObjectKey; replica: number
   if (!m) return undefined;
   const hash = Buffer.from(m[1]!, 'hex');
   if (hash.length !== HASH_BYTES) return undefined;
-  return {
-    key: { hash, mode: parseInt(m[2]!, 8), uid: Number(m[3]), gid: Number(m[4]), mtimeUs: BigInt(m[5]!) },
-    replica: m[6] ? Number(m[6]) : 0,
-  };
+  const key: ObjectKey = { hash, mode: parseInt(m[2]!, 8), uid: Number(m[3]), gid: Number(m[4]), mtimeUs: BigInt(m[5]!) };
+  if (m[6]) key.xattrs = Buffer.from(m[6], 'hex');
+  return { key, replica: m[7] ? Number(m[7]) : 0 };
 }
 
 /**
@@ -97,6 +100,7 @@ function isQuarantineName(name: string): boolean {
  */
 export function isObjectKeyInScheme(key: ObjectKey): boolean {
   if (!Buffer.isBuffer(key.hash) || key.hash.length !== HASH_BYTES) return false;
+  if (key.xattrs !== undefined && !isXattrDigest(key.xattrs)) return false;
   const name = objectName(key);
   const parsed = parseObjectName(name);
   return parsed !== undefined && objectName(parsed.key) === name;

@@ -3,11 +3,16 @@
  * Two folders with the same names, kinds, metadata and contents (recursively) get the same
  * digest, which is how unchanged folders are shared between snapshots. Changing this encoding
  * changes every digest: it is versioned by the "linksnap-tree-v1" prefix.
+ *
+ * An entry with extended attributes (take --xattrs) sets the kind byte's high bit and ends with
+ * its 32-byte attribute digest; one without is encoded exactly as before attributes existed, so
+ * every tree recorded without them keeps its digest.
  */
 import { createHash, hashBytes } from '../../store/hasher.js';
 import { Kind, type Entry } from '../../model/entry.js';
 
 const PREFIX = Buffer.from('linksnap-tree-v1\n');
+const HAS_XATTRS = 0x80;
 
 export interface DigestInput {
   entry: Entry;
@@ -18,7 +23,8 @@ export interface DigestInput {
 function encode(parts: Buffer[], { entry: e, childDigest }: DigestInput): void {
   const head = Buffer.alloc(1 + 4 + 4 + 4 + 4 + 8 + 8);
   let o = 0;
-  o = head.writeUInt8(e.kind, o);
+  const xattrs = e.xattrs && e.xattrs.length > 0 ? e.xattrs : undefined;
+  o = head.writeUInt8(xattrs ? e.kind | HAS_XATTRS : e.kind, o);
   o = head.writeUInt32BE(e.name.length, o);
   o = head.writeUInt32BE(e.mode, o);
   o = head.writeUInt32BE(e.uid, o);
@@ -32,6 +38,7 @@ function encode(parts: Buffer[], { entry: e, childDigest }: DigestInput): void {
     len.writeUInt32BE(e.target!.length);
     parts.push(len, e.target!);
   } else if (e.kind === Kind.Dir) parts.push(childDigest!);
+  if (xattrs) parts.push(xattrs);
 }
 
 export function treeDigest(items: readonly DigestInput[]): Buffer {
