@@ -24,12 +24,13 @@ const MARK: Record<DryRunEntry['status'], string> = { changed: '+', unchanged: '
  */
 export async function runTakeDryRun(
   rootArg: string,
-  o: ExcludeCliOptions & { checksum?: boolean; allowShrink?: boolean; json?: boolean; quiet?: boolean; verbose?: boolean },
+  o: ExcludeCliOptions & { checksum?: boolean; xattrs?: boolean; allowShrink?: boolean; json?: boolean; quiet?: boolean; verbose?: boolean },
 ): Promise<number> {
   const entries: DryRunEntry[] = [];
   const r = await takeDryRun(rootArg, {
     exclude: excludesFor(rootArg, o),
     checksum: o.checksum,
+    xattrs: o.xattrs,
     allowShrink: o.allowShrink,
     onEntry: (e) => {
       if (o.json) entries.push(e);

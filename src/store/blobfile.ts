@@ -10,7 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { createHash, hashBytes } from './hasher.js';
 import { usToUtimeArg } from './times.js';
 import { type InodeMeta } from '../model/object-key.js';
-import { errnoCode } from '../errors.js';
+import { ErrnoError, errnoCode } from '../errors.js';
+import type { Xattr } from '../model/xattrs.js';
+import { writeXattrs } from './xattrs.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_WRONLY, O_CREAT, O_EXCL } = fs.constants;
 
@@ -149,11 +151,18 @@ async function streamLarge(
   return { hash: hasher.digest(), size: pos, tmpPath, before, after };
 }
 
-/** Give a tmp file the inode metadata it will be published with (owner only when root). */
-export async function applyInodeMeta(p: string, meta: InodeMeta, asRoot: boolean): Promise<void> {
+/**
+ * Give a tmp file the inode metadata it will be published with (owner only when root), and its
+ * extended attributes when it has recorded ones; any the store refuses fails (an object must
+ * carry what its name says).
+ */
+export async function applyInodeMeta(p: string, meta: InodeMeta, asRoot: boolean, xattrs: readonly Xattr[] = []): Promise<void> {
   // chown first: it clears set-uid/set-gid bits, which chmod then restores.
   if (asRoot) await fsp.chown(p, meta.uid, meta.gid);
   await fsp.chmod(p, meta.mode);
+  // After chown (it clears file capabilities) and chmod (it rewrites an access ACL's mask).
+  const refused = xattrs.length > 0 ? writeXattrs(p, xattrs, asRoot) : [];
+  if (refused.length > 0) throw new ErrnoError(refused[0]!.code, `${refused[0]!.code}: the store's file system refuses the extended attribute ${refused[0]!.name}`, p);
   const t = usToUtimeArg(meta.mtimeUs);
   await fsp.utimes(p, t, t);
 }

@@ -14,7 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hashBytes } from './hasher.js';
 import { objectName, quarantineName } from './layout.js';
-import { objectInodeHolds } from './object-check.js';
+import { objectInodeHolds, objectXattrsHold } from './object-check.js';
+import { tmpName } from './blobfile.js';
+import { readXattrs, writeXattrs, xattrPathOf } from './xattrs.js';
+import { NO_XATTRS, decodeXattrs, encodeXattrs, xattrDigestOf, type Xattr } from '../model/xattrs.js';
 import { nsToUs, type InodeMeta, type ObjectKey } from '../model/object-key.js';
 import { usToUtimeArg } from './times.js';
 import { fsyncFileSync } from './durability.js';
@@ -50,6 +53,13 @@ export interface IngestBatch {
   checksum: boolean;
   /** fsync each new object before its name is published (ops/take/take-durability.ts). */
   fsync: boolean;
+  /**
+   * take --xattrs: each file's recorded extended attributes are read with its content and are
+   * part of its object; a file with some is written in `tmpDir` (a name the binding can take),
+   * given them, published, then linked into the folder being built.
+   */
+  xattrs: boolean;
+  tmpDir: string;
   files: IngestJob[];
 }
 
@@ -72,6 +82,9 @@ export type IngestResult =
       changing: boolean;
       /** The store's object of this name was damaged: it was moved aside and this one published. */
       damaged: boolean;
+      /** With xattrs: the canonical encoding of the file's attribute set and its digest (both empty for none). */
+      xattrSet: Buffer;
+      xattrs: Buffer;
     }
   /** Not a small regular file any more, or replaced: the caller takes the careful path. */
   | { status: 'slow' }
@@ -81,7 +94,12 @@ function errCode(e: unknown): string {
   return errnoCode(e) ?? 'EIO';
 }
 
-function readOnce(p: Buffer, expect: IngestJob): { data: Buffer; before: fs.BigIntStats; after: fs.BigIntStats } | 'slow' {
+/**
+ * One read of the file at `p` (through its folder's descriptor). With `xattrPath` (the same
+ * file as a string) its attributes are read too, between the two fstats, so they belong to the
+ * version read; and the name must still be the inode read afterwards.
+ */
+function readOnce(p: Buffer, expect: IngestJob, xattrPath: string | undefined, asRoot: boolean): { data: Buffer; before: fs.BigIntStats; after: fs.BigIntStats; xattrSet: Buffer } | 'slow' {
   const fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   try {
     const before = fs.fstatSync(fd, { bigint: true });
@@ -94,14 +112,20 @@ function readOnce(p: Buffer, expect: IngestJob): { data: Buffer; before: fs.BigI
       if (n === 0) break;
       got += n;
     }
+    let xattrSet: Buffer = NO_XATTRS;
+    if (xattrPath !== undefined) {
+      xattrSet = encodeXattrs(readXattrs(xattrPath, asRoot));
+      const named = fs.lstatSync(p, { bigint: true });
+      if (named.ino !== before.ino || named.dev !== before.dev) return 'slow'; // replaced meanwhile
+    }
     const after = fs.fstatSync(fd, { bigint: true });
-    return { data: got === size ? data : data.subarray(0, got), before, after };
+    return { data: got === size ? data : data.subarray(0, got), before, after, xattrSet };
   } finally {
     fs.closeSync(fd);
   }
 }
 
-function writeObject(file: Buffer, data: Buffer, meta: InodeMeta, asRoot: boolean, fsync: boolean): void {
+function writeObject(file: Buffer | string, data: Buffer, meta: InodeMeta, asRoot: boolean, fsync: boolean, xattrs: readonly Xattr[]): void {
   const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     let holes = false;
@@ -119,6 +143,9 @@ function writeObject(file: Buffer, data: Buffer, meta: InodeMeta, asRoot: boolea
     // already ours, so only a different owner costs the syscall.
     if (asRoot && (meta.uid !== OUR_UID || meta.gid !== OUR_GID)) fs.fchownSync(fd, meta.uid, meta.gid);
     fs.fchmodSync(fd, meta.mode);
+    // After chown (which clears file capabilities) and chmod (which rewrites an ACL's mask);
+    // setting an access ACL sets the group permission bits from its mask, as the source had them.
+    if (xattrs.length > 0) setAllXattrs(file as string, xattrs, asRoot);
     const t = usToUtimeArg(meta.mtimeUs);
     fs.futimesSync(fd, t, t);
     if (fsync) fsyncFileSync(fd);
@@ -131,7 +158,7 @@ function writeObject(file: Buffer, data: Buffer, meta: InodeMeta, asRoot: boolea
  * link(2) a complete file to its object name; false when the name exists (published by the other worker, or
  * earlier: trustworthy, see the module comment). Creates the fan-out folder on first use.
  */
-function publishSync(file: Buffer, objPath: string): boolean {
+function publishSync(file: Buffer | string, objPath: string): boolean {
   for (let attempt = 0; ; attempt++) {
     try {
       fs.linkSync(file, objPath);
@@ -147,11 +174,16 @@ function publishSync(file: Buffer, objPath: string): boolean {
 
 export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
   const src = Buffer.concat([batch.srcDir, Buffer.from('/'), job.name]);
+  let xattrPath: string | undefined;
+  if (batch.xattrs) {
+    xattrPath = xattrPathOf(batch.srcDir.toString('latin1'), job.name);
+    if (xattrPath === undefined) return { status: 'slow' }; // a name the binding cannot take: the main thread warns
+  }
   let read: ReturnType<typeof readOnce> = 'slow';
   let changing = false;
   try {
     for (let attempt = 1; ; attempt++) {
-      read = readOnce(src, job);
+      read = readOnce(src, job, xattrPath, batch.asRoot);
       if (read === 'slow') return { status: 'slow' };
       const { before, after, data } = read;
       if (before.size === after.size && before.mtimeNs === after.mtimeNs && before.ctimeNs === after.ctimeNs && BigInt(data.length) === after.size) break;
@@ -164,26 +196,33 @@ export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
     const code = errCode(e);
     return code === 'ELOOP' || code === 'ENXIO' ? { status: 'slow' } : { status: 'error', code };
   }
-  const { data, before } = read;
+  const { data, before, xattrSet } = read;
   const hash = hashBytes(data);
   const meta: InodeMeta = { mode: Number(before.mode & 0o7777n), uid: Number(before.uid), gid: Number(before.gid), mtimeUs: nsToUs(before.mtimeNs) };
+  const xattrs = xattrDigestOf(xattrSet);
+  const key: ObjectKey = xattrs.length > 0 ? { hash, ...meta, xattrs } : { hash, ...meta };
   const hex = hash.toString('hex');
-  const objPath = path.join(batch.objectsDir, hex.slice(0, 2), objectName({ hash, ...meta }));
+  const objPath = path.join(batch.objectsDir, hex.slice(0, 2), objectName(key));
   // The object is written straight into the folder being built, then published by linking it
   // into the store: one link instead of tmp → link → unlink → link. The folder is private
   // staging (removed on any failure), and link(2) never replaces an object that exists.
   // No existence probe first: most files of a first take are new, and a duplicate costs one
   // small wasted write instead of every file costing a lookup.
   const dest = Buffer.concat([batch.stageDir, SLASH, job.name]);
-  writeObject(dest, data, meta, batch.asRoot, batch.fsync);
-  const key: ObjectKey = { hash, ...meta };
+  // A file with attributes is written under a tmp name: the binding takes string paths only.
+  const file = xattrs.length > 0 ? tmpName(batch.tmpDir) : dest;
+  writeObject(file, data, meta, batch.asRoot, batch.fsync, xattrs.length > 0 ? decodeXattrs(xattrSet)! : []);
   let created = false;
   let damaged = false;
   let linked = true;
   for (let attempt = 1; ; attempt++) {
-    if (publishSync(dest, objPath)) {
+    if (publishSync(file, objPath)) {
       created = true;
       faultPoint('object:published');
+      if (file !== dest) {
+        fs.linkSync(objPath, dest);
+        fs.unlinkSync(file);
+      }
       faultPoint('object:linked');
       break;
     }
@@ -198,7 +237,7 @@ export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
     }
     if (verdict === 'gone' && attempt < 3) continue; // moved aside by the other worker meanwhile
     if (verdict !== 'intact') throw new ErrnoError('EIO', `object ${objPath} keeps changing under this take`, objPath);
-    fs.unlinkSync(dest);
+    fs.unlinkSync(file);
     try {
       fs.linkSync(objPath, dest);
       faultPoint('object:linked');
@@ -221,7 +260,18 @@ export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
     linked,
     changing,
     damaged,
+    xattrSet,
+    xattrs,
   };
+}
+
+/** Give a new file (by a name linksnap made) its attributes; one the store refuses fails the take. */
+function setAllXattrs(file: string, xattrs: readonly Xattr[], asRoot: boolean): void {
+  const refused = writeXattrs(file, xattrs, asRoot);
+  if (refused.length > 0) {
+    const r = refused[0]!;
+    throw new ErrnoError(r.code, `${r.code}: the store's file system refuses the extended attribute ${r.name} (an object must carry what its name says)`, file);
+  }
 }
 
 /**
@@ -242,6 +292,7 @@ function existingObject(objPath: string, key: ObjectKey, data: Buffer, batch: In
   try {
     const st = fs.fstatSync(fd, { bigint: true });
     if (!objectInodeHolds(st, key, data.length, batch.asRoot)) return 'damaged';
+    if (batch.xattrs && !objectXattrsHold(objPath, st, key, batch.asRoot)) return 'damaged';
     if (!batch.checksum) return 'intact';
     const stored = Buffer.allocUnsafe(data.length);
     let got = 0;

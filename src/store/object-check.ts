@@ -5,8 +5,10 @@
  * object placer), and verify reports its differences. Content is only compared by hashing:
  * `take --checksum` and `verify` do that.
  */
-import type fs from 'node:fs';
-import { nsToUs, type ObjectKey } from '../model/object-key.js';
+import fs from 'node:fs';
+import { nsToUs, xattrsOfKey, type ObjectKey } from '../model/object-key.js';
+import { encodeXattrs, xattrDigestOf } from '../model/xattrs.js';
+import { readXattrs } from './xattrs.js';
 
 function octal(m: number): string {
   return '0' + m.toString(8).padStart(3, '0');
@@ -21,6 +23,18 @@ export function inodeDrift(st: Pick<fs.BigIntStats, 'mode' | 'mtimeNs' | 'uid' |
   if (us !== key.mtimeUs) out.push(`mtime ${new Date(Number(us / 1000n)).toISOString()}, expected ${new Date(Number(key.mtimeUs / 1000n)).toISOString()}`);
   if (owners && (Number(st.uid) !== key.uid || Number(st.gid) !== key.gid)) out.push(`owner ${st.uid}:${st.gid}, expected ${key.uid}:${key.gid}`);
   return out;
+}
+
+/**
+ * With attributes recorded (take --xattrs, or an object whose name carries a digest): the
+ * inode linked as `linked` has the extended attributes its name's digest says. They are read
+ * through the object's own name (the binding takes no descriptor, and the snapshot path may not
+ * be valid UTF-8), which must still be that very inode afterwards.
+ */
+export function objectXattrsHold(objPath: string, linked: Pick<fs.BigIntStats, 'dev' | 'ino'>, key: ObjectKey, asRoot: boolean): boolean {
+  const digest = xattrDigestOf(encodeXattrs(readXattrs(objPath, asRoot)));
+  const st = fs.lstatSync(objPath, { bigint: true });
+  return st.ino === linked.ino && st.dev === linked.dev && digest.equals(xattrsOfKey(key));
 }
 
 /** The object's inode (a regular file) has its recorded size and the metadata of its name. */

@@ -25,10 +25,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kind } from '../model/entry.js';
-import { readRecord, recordHolds, recordName, recordOffsets } from '../model/quick-check.js';
+import { extraParts, readRecord, recordHolds, recordName, recordOffsets } from '../model/quick-check.js';
 import { objectKeyOf } from '../model/object-key.js';
 import { objectName } from './layout.js';
-import { objectInodeHolds } from './object-check.js';
+import { objectInodeHolds, objectXattrsHold } from './object-check.js';
 import { NameListBuilder, unpackNames } from '../util/name-list.js';
 import { errnoCode, isFsError } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
@@ -63,6 +63,8 @@ interface LinkTarget {
   link: boolean;
   /** Compare owners of objects (only meaningful when running as root). */
   owners: boolean;
+  /** take --xattrs: records carry attribute digests, and a linked object's attributes are checked too. */
+  xattrs: boolean;
 }
 
 export interface ScanTask extends LinkTarget {
@@ -218,8 +220,9 @@ function scanEntries(fd: number, names: readonly Buffer[], records: Buffer | und
 /** Link the object a holding record names into the stage folder; an error code when it could not be. */
 function linkUnchanged(records: Buffer, off: number, name: Buffer, t: LinkTarget): string | undefined {
   const rd = readRecord(records, off);
-  const key = objectKeyOf(rd.extra, rd);
-  const objPath = path.join(t.objectsDir, rd.extra.toString('hex', 0, 1), objectName(key));
+  const { id: hash, xattrs } = extraParts(rd.extra);
+  const key = objectKeyOf(hash, { ...rd, xattrs });
+  const objPath = path.join(t.objectsDir, hash.toString('hex', 0, 1), objectName(key));
   const dest = Buffer.concat([t.stageDir, SLASH, name]);
   try {
     fs.linkSync(objPath, dest);
@@ -228,7 +231,8 @@ function linkUnchanged(records: Buffer, off: number, name: Buffer, t: LinkTarget
     return errCode(e);
   }
   // Checked on the linked inode itself, so nothing can change it between the check and the link.
-  if (!objectInodeHolds(fs.lstatSync(dest, { bigint: true }), key, rd.size, t.owners)) {
+  const st = fs.lstatSync(dest, { bigint: true });
+  if (!objectInodeHolds(st, key, rd.size, t.owners) || (t.xattrs && !objectXattrsHold(objPath, st, key, t.owners))) {
     fs.unlinkSync(dest);
     return 'DAMAGED';
   }

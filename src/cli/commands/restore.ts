@@ -26,10 +26,12 @@ export function registerRestore(program: Command): void {
         } finally {
           progress.stop();
         }
+        for (const w of r.warnings) io.err(`snap: warning: ${w.path}: ${w.message}\n`);
+        const code = r.warnings.length > 0 ? EXIT.WARNINGS : EXIT.OK;
         if (o.json) {
           const { targetBytes: _bytes, ...shown } = r;
           io.out(toJson(shown));
-          return EXIT.OK;
+          return code;
         }
         if (!o.quiet) {
           const what = r.kind === 'dir' ? `${plural(r.files, 'file')}, ${plural(r.dirs, 'folder')}, ${plural(r.symlinks, 'symlink')}, ${formatBytes(r.bytes)}` : r.kind === 'file' ? formatBytes(r.bytes) : 'symlink';
@@ -37,7 +39,7 @@ export function registerRestore(program: Command): void {
           io.err(`snap: restored ${r.path} from ${r.snapshot} (${what})${extra}\n`);
         }
         io.out(r.target + '\n');
-        return EXIT.OK;
+        return code;
       }),
     );
 }

@@ -14,6 +14,8 @@ export function registerTake(program: Command): void {
     .argument('<root>', 'the backup root: the folder holding .latest and the dated folders')
     .option('--keep <n>', `keep the newest n snapshots this run (the seed's numRotations); default: the saved policy (snap config), else 16`, positiveInt('--keep'))
     .option('--checksum', 're-hash every file instead of trusting size, mtime, ctime and inode')
+    .option('--xattrs', 'record extended attributes (user.*, POSIX ACLs, file capabilities, trusted.* as root); default: the saved take.xattrs')
+    .option('--no-xattrs', 'do not record extended attributes, whatever take.xattrs says')
     .option('--allow-shrink', 'take the source even if it is empty or lost more than take.max-shrink (default 50%) of the last snapshot\'s files or bytes')
     .option('--wait <seconds>', 'wait this long for another run to release the lock', nonNegativeNumber('--wait'), 10)
     .option('--json', 'print a JSON summary on stdout instead of the path')
@@ -23,11 +25,11 @@ export function registerTake(program: Command): void {
     .addOption(excludeOption())
     .addOption(noDefaultExcludesOption())
     .action(
-      action(async (rootArg: string, o: { keep?: number; checksum?: boolean; allowShrink?: boolean; wait: number; json?: boolean; quiet?: boolean } & ExcludeCliOptions & { verbose?: boolean; dryRun?: boolean }) => {
+      action(async (rootArg: string, o: { keep?: number; checksum?: boolean; xattrs?: boolean; allowShrink?: boolean; wait: number; json?: boolean; quiet?: boolean } & ExcludeCliOptions & { verbose?: boolean; dryRun?: boolean }) => {
         if (o.dryRun) return runTakeDryRun(rootArg, o);
         const exclude = excludesFor(rootArg, o, o.verbose ? (p) => io.err(`snap: excluded: ${p}\n`) : undefined);
         const progress = startTakeProgress(rootArg, o.quiet || o.json);
-        const r = await progress.run(() => take(rootArg, { keep: o.keep, checksum: o.checksum, allowShrink: o.allowShrink, waitMs: o.wait * 1000, exclude, onFile: progress.onFile }));
+        const r = await progress.run(() => take(rootArg, { keep: o.keep, checksum: o.checksum, xattrs: o.xattrs, allowShrink: o.allowShrink, waitMs: o.wait * 1000, exclude, onFile: progress.onFile }));
         for (const w of r.warnings) io.err(`snap: warning: ${w.path}: ${w.message}\n`);
         if (r.warningCount > r.warnings.length) io.err(`snap: warning: ... and ${r.warningCount - r.warnings.length} more\n`);
         if (o.json) {

@@ -27,7 +27,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openRoot, type Root } from '../shared/root.js';
 import { TreeGuard, getSnapshotOrThrow, lookupPath } from '../shared/snapshot-tree.js';
-import { finishDir } from '../shared/place.js';
+import { finishDir, setFileXattrs, type RefusedXattr } from '../shared/place.js';
+import { recordedXattrs } from '../shared/object-placer.js';
+import { Warnings, type Warning } from '../shared/warnings.js';
 import { copyVerified } from './restore-copy.js';
 import { Kind, type Entry, type EntryMeta } from '../../model/entry.js';
 import { objectKeyOf } from '../../model/object-key.js';
@@ -72,6 +74,8 @@ export interface RestoreResult {
   bytes: number;
   /** Files and symlinks that replaced something already there (only with force). */
   replaced: number;
+  /** Extended attributes the target refused (another file system, trusted.* as non-root): restored without them. */
+  warnings: Warning[];
   seconds: number;
 }
 
@@ -81,6 +85,7 @@ interface Ctx {
   force: boolean;
   beforeOpen?: (dest: Buffer) => void;
   result: RestoreResult;
+  warnings: Warnings;
   progress: RestoreProgress;
   onProgress?: (p: RestoreProgress) => void;
 }
@@ -109,6 +114,9 @@ async function writeFile(ctx: Ctx, dest: Buffer, entry: Entry, shown: string): P
     // chown first: it clears set-uid/set-gid bits, which chmod then restores.
     if (asRoot) await fh.chown(entry.uid, entry.gid);
     await fh.chmod(entry.mode);
+    // After chown (it clears capabilities) and chmod (it rewrites an ACL's mask); by path, as
+    // the binding takes no descriptor: `dest` is the file just created O_EXCL in our own folder.
+    warnRefused(ctx, shown, setFileXattrs(dest, recordedXattrs(catalog, entry.xattrs), asRoot));
     const t = nsToUtimeArg(entry.mtimeNs);
     await fh.utimes(t, t);
   } catch (e) {
@@ -117,6 +125,14 @@ async function writeFile(ctx: Ctx, dest: Buffer, entry: Entry, shown: string): P
     throw e;
   }
   await fh.close();
+}
+
+/** Attributes a target refuses are a warning each (exit 3), never a silent drop. */
+function warnRefused(ctx: Ctx, shown: string, refused: readonly RefusedXattr[]): void {
+  for (const r of refused) {
+    const why = r.code === 'EILSEQ' ? 'the path is not valid UTF-8, which the attribute module cannot pass' : `refused by the target: ${r.code}`;
+    ctx.warnings.add('xattrs', Buffer.from(shown), `extended attribute ${r.name} not restored (${why})`);
+  }
 }
 
 async function writeSymlink(ctx: Ctx, dest: Buffer, entry: Entry): Promise<void> {
@@ -173,7 +189,7 @@ async function makeFolder(ctx: Ctx, dest: Buffer): Promise<void> {
 }
 
 /** Fill the folder `dest` with the tree of `guard` (the folder at `rel`), then give it `meta`. */
-async function putDir(ctx: Ctx, dest: Buffer, meta: EntryMeta, guard: TreeGuard, rel: Buffer): Promise<void> {
+async function putDir(ctx: Ctx, dest: Buffer, meta: EntryMeta & { xattrs?: Buffer }, guard: TreeGuard, rel: Buffer): Promise<void> {
   const children = ctx.root.catalog.treeEntries(guard.tree);
   for (const child of children) assertSafeName(child.name, `tree ${guard.tree}`);
   // Files and symlinks of a folder concurrently (I/O latency dominates small files); subfolders
@@ -190,7 +206,7 @@ async function putDir(ctx: Ctx, dest: Buffer, meta: EntryMeta, guard: TreeGuard,
     await makeFolder(ctx, childDest);
     await putDir(ctx, childDest, child, inner, childRel);
   }
-  await finishDir(dest, meta, ctx.root.asRoot);
+  warnRefused(ctx, showName(rel) || '.', await finishDir(dest, meta, ctx.root.asRoot, recordedXattrs(ctx.root.catalog, meta.xattrs)));
   ctx.result.dirs++;
 }
 
@@ -259,6 +275,7 @@ export async function restore(rootArg: string, snapshotName: string, opts: Resto
       symlinks: 0,
       bytes: 0,
       replaced: 0,
+      warnings: [],
       seconds: 0,
     };
     const ctx: Ctx = {
@@ -267,6 +284,7 @@ export async function restore(rootArg: string, snapshotName: string, opts: Resto
       force,
       beforeOpen: opts.testHooks?.beforeOpen,
       result,
+      warnings: new Warnings(),
       progress: {
         doneBytes: 0,
         doneItems: 0,
@@ -291,6 +309,7 @@ export async function restore(rootArg: string, snapshotName: string, opts: Resto
       }
       throw wrapFsError(e, `restoring to ${showName(target)}`);
     }
+    result.warnings = ctx.warnings.list;
     result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     return result;
   } finally {

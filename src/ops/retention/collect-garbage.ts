@@ -70,6 +70,7 @@ export async function collectGarbage(root: Root, opts: GcOptions = {}): Promise<
     catalog.transaction(() => {
       result.trees = catalog.deleteUnreachableTrees();
       for (const o of doomed) catalog.deleteObject(o);
+      catalog.deleteUnusedXattrSets();
     });
     faultPoint('gc:rows-deleted');
     for (const o of doomed) {

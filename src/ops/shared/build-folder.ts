@@ -21,8 +21,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Root } from './root.js';
 import { removeTree } from '../../util/fs.js';
-import type { ObjectPlacer } from './object-placer.js';
-import { finishDir, makeDir, placeSymlink, renameDir } from './place.js';
+import { finishDir, makeDir, placeSymlink, refuseNothing, renameDir, type RefusedXattr } from './place.js';
+import { recordedXattrs, type ObjectPlacer } from './object-placer.js';
 import { LostFound, saveForeign, type SavedPath } from './lost-found.js';
 import { walkSnapshot } from './snapshot-tree.js';
 import type { Catalog, SnapshotRow } from '../../catalog/catalog.js';
@@ -56,9 +56,15 @@ export interface MaterializedSnapshot extends BuildCounts {
 
 export type PlaceFile = (key: ObjectKey, size: number, dest: Buffer) => Promise<'linked' | 'copied'>;
 
-function rootMeta(s: SnapshotRow): EntryMeta {
-  return { mode: s.rootMode, uid: s.rootUid, gid: s.rootGid, mtimeNs: s.rootMtimeNs };
+function rootMeta(s: SnapshotRow): EntryMeta & { xattrs: Buffer } {
+  return { mode: s.rootMode, uid: s.rootUid, gid: s.rootGid, mtimeNs: s.rootMtimeNs, xattrs: s.rootXattrs };
 }
+
+/**
+ * What to do with extended attributes a folder being built refuses: in the store (rebuilds,
+ * pull) nothing may be refused; elsewhere (materialize --to) the caller decides.
+ */
+export type OnRefusedXattrs = (p: Buffer, refused: RefusedXattr[]) => void;
 
 /** Files placed at once (links and copies overlap their system calls). */
 const PLACE_WINDOW = 32;
@@ -75,8 +81,14 @@ export async function buildSnapshot(
   owners: boolean,
   counts: BuildCounts,
   tick?: (bytes: number) => void,
+  onRefused: OnRefusedXattrs = (p, refused) => refuseNothing(refused, p),
 ): Promise<void> {
-  const open: { abs: Buffer; meta: EntryMeta; depth: number }[] = [];
+  const open: { abs: Buffer; meta: EntryMeta & { xattrs?: Buffer }; depth: number }[] = [];
+  // A folder's attributes after its contents, with its mode and mtime (place.ts finishDir).
+  const finish = async (abs: Buffer, meta: EntryMeta & { xattrs?: Buffer }) => {
+    const refused = await finishDir(abs, meta, owners, recordedXattrs(catalog, meta.xattrs));
+    if (refused.length > 0) onRefused(abs, refused);
+  };
   let pending: Promise<unknown>[] = [];
   const drain = async () => {
     const batch = pending;
@@ -89,7 +101,7 @@ export async function buildSnapshot(
     while (open.length && open[open.length - 1]!.depth >= depth) {
       await drain(); // a folder's metadata goes on after everything inside it exists
       const d = open.pop()!;
-      await finishDir(d.abs, d.meta, owners);
+      await finish(d.abs, d.meta);
     }
   };
   try {
@@ -130,7 +142,7 @@ export async function buildSnapshot(
     await Promise.allSettled(pending); // nothing keeps writing into a folder being removed
     throw e;
   }
-  await finishDir(top, rootMeta(snap), owners);
+  await finish(top, rootMeta(snap));
 }
 
 export function emptyCounts(name: string, p: string): MaterializedSnapshot {

@@ -6,10 +6,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Root } from './root.js';
+import type { Catalog } from '../../catalog/catalog.js';
 import { objectKeyString, objectPath, quarantineName } from '../../store/layout.js';
 import { type ObjectKey } from '../../model/object-key.js';
 import { NotARegularFile, applyInodeMeta, copyToTmp, hashStoredFile, publish, writeTmpFile } from '../../store/blobfile.js';
-import { objectInodeHolds } from '../../store/object-check.js';
+import { objectInodeHolds, objectXattrsHold } from '../../store/object-check.js';
+import { decodeXattrs, xattrDigestOf, type Xattr } from '../../model/xattrs.js';
 import { ErrnoError, SnapError, errnoCode, isFsError } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
 import { markDirty } from './dirty.js';
@@ -73,6 +75,21 @@ export interface PublishDurability {
   beforePublish(tmp: string, objPath: string): Promise<void>;
 }
 
+/**
+ * The attribute set with this digest, from the catalog (take records each set before anything
+ * uses it); none for no digest. A set the catalog lacks or that does not match its digest is a
+ * damaged catalog.
+ */
+export function recordedXattrs(catalog: Catalog, digest: Buffer | undefined): Xattr[] {
+  if (!digest || digest.length === 0) return [];
+  const data = catalog.xattrSet(digest);
+  const set = data && decodeXattrs(data);
+  if (!set || !xattrDigestOf(data).equals(digest)) {
+    throw new SnapError('CATALOG', `the catalog lacks the extended attribute set ${digest.toString('hex').slice(0, 16)}… it refers to`, { hint: 'run `snap verify <root>`' });
+  }
+  return set;
+}
+
 export class ObjectPlacer {
   private readonly inflight = new Map<string, Promise<void>>();
   /** The replica to link to next, per key, once the first one reached the link limit. */
@@ -80,6 +97,8 @@ export class ObjectPlacer {
   private readonly replicaLocks = new Map<string, Promise<unknown>>();
   newObjects = 0;
   newBytes = 0;
+  /** take --xattrs: every linked object's attributes are checked, also of objects named without any. */
+  checkXattrs = false;
   /** `verifyContent` (take --checksum): an existing object's bytes are hashed before it is used. */
   constructor(
     private readonly root: Root,
@@ -129,7 +148,7 @@ export class ObjectPlacer {
     const { layout, asRoot } = this.root;
     const tmp = src.tmpPath ?? (await writeTmpFile(layout.tmp, src.data ?? Buffer.alloc(0)));
     try {
-      await applyInodeMeta(tmp, key, asRoot);
+      await applyInodeMeta(tmp, key, asRoot, recordedXattrs(this.root.catalog, key.xattrs));
     } catch (e) {
       await fsp.rm(tmp, { force: true });
       throw e;
@@ -190,7 +209,9 @@ export class ObjectPlacer {
         await linkWithLimit(p, dest);
         faultPoint('object:linked');
         const size = this.root.catalog.getObject(key)?.size;
-        if (size !== undefined && !objectInodeHolds(fs.lstatSync(dest, { bigint: true }), key, size, this.root.asRoot)) {
+        const st = fs.lstatSync(dest, { bigint: true });
+        const checkXattrs = this.checkXattrs || key.xattrs !== undefined;
+        if (size !== undefined && (!objectInodeHolds(st, key, size, this.root.asRoot) || (checkXattrs && !objectXattrsHold(p, st, key, this.root.asRoot)))) {
           fs.unlinkSync(dest);
           throw new ObjectDamaged(key, p);
         }
@@ -220,7 +241,7 @@ export class ObjectPlacer {
       if (target >= replicas) {
         const { layout, asRoot } = this.root;
         const tmp = await copyToTmp(objectPath(layout, key, 0), layout.tmp);
-        await applyInodeMeta(tmp, key, asRoot);
+        await applyInodeMeta(tmp, key, asRoot, recordedXattrs(this.root.catalog, key.xattrs));
         await markDirty(this.root);
         await this.durability?.beforePublish(tmp, objectPath(layout, key, target));
         await publish(tmp, objectPath(layout, key, target), true);

@@ -114,6 +114,7 @@ export const SETTINGS = {
     default: 50,
     description: "refuse a take whose source lost more than this % of the last snapshot's files or bytes; 100 turns it off",
   },
+  'take.xattrs': { kind: booleanKind, default: false, description: 'record extended attributes and ACLs (as take --xattrs does)' },
 } satisfies Record<string, Setting<number> | Setting<boolean> | Setting<string>>;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -128,6 +128,7 @@ export function lookupPath(catalog: Catalog, snap: SnapshotRow, parts: readonly 
     mtimeNs: snap.rootMtimeNs,
     size: 0,
     subtree: snap.rootTree,
+    ...(snap.rootXattrs.length > 0 ? { xattrs: snap.rootXattrs } : {}),
   };
   for (const part of parts) {
     if (entry.kind !== Kind.Dir || entry.subtree === undefined) return undefined;

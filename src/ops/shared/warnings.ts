@@ -9,7 +9,8 @@ export type WarningKind =
   | 'vanished' // listed, then gone before it was read: skipped
   | 'changing' // kept changing while read: one consistent version was stored
   | 'special' // FIFO, socket or device: not stored
-  | 'damaged'; // a stored object no longer matched its name: stored again from the source
+  | 'damaged' // a stored object no longer matched its name: stored again from the source
+  | 'xattrs'; // extended attributes not recorded (a name the binding cannot take) or not restored (refused by the target)
 
 export interface Warning {
   kind: WarningKind;

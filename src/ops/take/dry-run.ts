@@ -12,6 +12,7 @@
  */
 import type fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { readSetting } from '../shared/settings.js';
 import { existsSync } from 'node:fs';
 import { resolveRoot, openRoot, type Root } from '../shared/root.js';
 import { findSource } from '../shared/source.js';
@@ -41,6 +42,8 @@ export interface DryRunEntry {
 export interface DryRunOptions {
   exclude?: ExcludeFn;
   checksum?: boolean;
+  /** As take's --xattrs (default: the saved take.xattrs): records written otherwise are not trusted. */
+  xattrs?: boolean;
   /** As take's: do not report the shrink guard's refusal. */
   allowShrink?: boolean;
   /** Called for every entry as the walk meets it (folders before their contents). */
@@ -68,7 +71,8 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
   const hasCatalog = existsSync(layoutFor(rootPath).catalog);
   const root: Root | undefined = hasCatalog ? openRoot(rootPath, { readonly: true }) : undefined;
   // A take under other exclude rules starts its records afresh (take.ts): so does its preview.
-  const trusted = !opts.checksum && root !== undefined && recordsTrusted(root.catalog.getInternal(RULES_SETTING), rulesKeyOf(opts.exclude));
+  const xattrs = root !== undefined && (opts.xattrs ?? readSetting(root.catalog.getConfig(), 'take.xattrs'));
+  const trusted = !opts.checksum && root !== undefined && recordsTrusted(root.catalog.getInternal(RULES_SETTING), rulesKeyOf(opts.exclude, xattrs));
   const r: DryRunResult = { dryRun: true, source: source.real, files: 0, dirs: 0, symlinks: 0, bytes: 0, changedFiles: 0, changedBytes: 0, excluded: 0, skipped: 0 };
   const emit = (e: DryRunEntry) => opts.onEntry?.(e);
 

@@ -19,9 +19,9 @@ import fs from 'node:fs';
 import { finishDirSync } from '../shared/place.js';
 import { testLinkLimitActive } from '../shared/object-placer.js';
 import { markDirty } from '../shared/dirty.js';
-import { metaOf, type EntryAt, type FolderResult, type Placed, type SourceStat, type SourceWalker } from './walker.js';
+import { metaOf, xattrsField, type EntryAt, type FolderResult, type Placed, type SourceStat, type SourceWalker } from './walker.js';
 import { Kind } from '../../model/entry.js';
-import { encodeRecord, readRecord, recordExtra, recordHolds, recordOffsets } from '../../model/quick-check.js';
+import { encodeRecord, extraOf, extraParts, readRecord, recordExtra, recordHolds, recordOffsets } from '../../model/quick-check.js';
 import { INGEST_SMALL_LIMIT, type IngestJob } from '../../store/ingest-sync.js';
 import { fdPath, type EntriesScan, type RawStat, type ScanOther } from '../../store/source-scan.js';
 import { joinPath } from '../../util/paths.js';
@@ -234,6 +234,8 @@ export class FolderChunk {
         asRoot: w.root.asRoot,
         checksum: w.opts.checksum,
         fsync: w.opts.durability.fsyncEach(),
+        xattrs: w.opts.xattrs === true,
+        tmpDir: w.root.layout.tmp,
         // Names are views into the scan's reply; copied, so the message carries only these names.
         files: slice.map((j) => ({ ...j.job, name: Buffer.from(j.job.name) })),
       };
@@ -284,13 +286,14 @@ export class FolderChunk {
   /** A walked subfolder gets its metadata, its entry and its record. */
   private finishSubfolder(d: Subfolder, sub: FolderResult): void {
     const meta = metaOf(d.st);
-    finishDirSync(joinPath(this.home.dest, d.name), meta, this.w.root.asRoot);
+    finishDirSync(joinPath(this.home.dest, d.name), meta, this.w.root.asRoot, sub.xattrs?.set);
+    const extra = extraOf(sub.digest, sub.xattrs?.digest);
     this.placed[d.k] = {
-      input: { entry: { name: d.name, kind: Kind.Dir, ...meta, size: 0, subtree: sub.tree }, childDigest: sub.digest, totals: sub.totals },
+      input: { entry: { name: d.name, kind: Kind.Dir, ...meta, size: 0, subtree: sub.tree, ...xattrsField(sub.xattrs?.digest) }, childDigest: sub.digest, totals: sub.totals },
       // Folders are listed again every take, so their records need no racy window.
-      record: encodeRecord({ kind: Kind.Dir, name: d.name, ...meta, dev: d.st.dev, ino: d.st.ino, size: d.st.size, ctimeNs: d.st.ctimeNs, extra: sub.digest }),
+      record: encodeRecord({ kind: Kind.Dir, name: d.name, ...meta, dev: d.st.dev, ino: d.st.ino, size: d.st.size, ctimeNs: d.st.ctimeNs, extra }),
     };
-    const same = d.rec !== undefined && recordHolds(this.records!, d.rec, Kind.Dir, d.st) && recordExtra(this.records!, d.rec).equals(sub.digest);
+    const same = d.rec !== undefined && recordHolds(this.records!, d.rec, Kind.Dir, d.st) && recordExtra(this.records!, d.rec).equals(extra);
     if (same) this.matched[this.others[d.k]!.rec] = 1;
     else this.changed = true;
   }
@@ -318,8 +321,9 @@ export class FolderChunk {
     for (let i = 0; i < this.recordCount; i++) {
       if (!this.linkedMask[i]) continue;
       const r = readRecord(this.records!, this.offs[i]!);
+      const { id: hash, xattrs } = extraParts(r.extra);
       all.push({
-        input: { entry: { name: r.name, kind: Kind.File, mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs, size: Number(r.size), hash: r.extra } },
+        input: { entry: { name: r.name, kind: Kind.File, mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs, size: Number(r.size), hash, ...xattrsField(xattrs) } },
         record: this.records!.subarray(this.offs[i]!, this.offs[i + 1]!),
       });
     }

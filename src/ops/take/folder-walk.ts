@@ -54,7 +54,7 @@ export class FolderWalk {
     const { catalog } = w.root;
     const row = w.opts.checksum ? undefined : catalog.quickCheck(rel);
     const single = row && row.parts === 1 ? row.records : undefined;
-    const link = { stageDir: this.dest, objectsDir: w.root.layout.objects, link: !testLinkLimitActive(), owners: w.root.asRoot };
+    const link = { stageDir: this.dest, objectsDir: w.root.layout.objects, link: !testLinkLimitActive(), owners: w.root.asRoot, xattrs: w.opts.xattrs === true };
     const opened = await w.pool.scan({ ...link, folder: this.folder, records: single, chunked: row !== undefined && row.parts > 1 });
     if ('error' in opened) return this.skipped(opened.error);
     const fd = opened.fd;
@@ -94,7 +94,7 @@ export class FolderWalk {
           await this.chunk(tree, home, range, records, await scan, unrecorded);
         }
       }
-      return tree.finish();
+      return { ...tree.finish(), xattrs: w.folderXattrs(fd) };
     } finally {
       await Promise.allSettled([prefetched]);
       fs.closeSync(fd);

@@ -19,7 +19,9 @@ import { FolderWalk } from './folder-walk.js';
 import { RULES_SETTING, recordsTrusted, rulesKeyOf } from '../../model/quick-check.js';
 import { objectPaths } from '../../catalog/history-queries.js';
 import { showName } from '../../util/paths.js';
-import { finishDir } from '../shared/place.js';
+import { finishDir, refuseNothing } from '../shared/place.js';
+import { readSetting } from '../shared/settings.js';
+import { xattrBinding } from '../../store/xattrs.js';
 import { rotate } from '../retention/rotate.js';
 import { collectGarbage, type GcResult } from '../retention/collect-garbage.js';
 import type { Warning } from '../shared/warnings.js';
@@ -47,6 +49,8 @@ export interface TakeOptions {
   allowShrink?: boolean;
   /** Re-hash every file instead of trusting size+mtime+ctime+inode. */
   checksum?: boolean;
+  /** Record extended attributes and ACLs; default: the saved setting take.xattrs (off). */
+  xattrs?: boolean;
   /** How long to wait for another run's lock (ms). */
   waitMs?: number;
   /** The clock used for the folder name and creation order (tests inject one). */
@@ -102,8 +106,8 @@ async function pickName(root: Root, now: () => Date): Promise<{ name: string; da
  * (src/model/quick-check.ts). A --checksum take reads no records but writes every folder's
  * anew, so it starts afresh too: records of folders that vanished meanwhile must not outlive it.
  */
-function trustRecordsFor(root: Root, opts: TakeOptions): void {
-  const key = rulesKeyOf(opts.exclude);
+function trustRecordsFor(root: Root, opts: TakeOptions, xattrs: boolean): void {
+  const key = rulesKeyOf(opts.exclude, xattrs);
   if (!opts.checksum && recordsTrusted(root.catalog.getInternal(RULES_SETTING), key)) return;
   root.catalog.clearQuickCheck();
   root.catalog.setInternal(RULES_SETTING, key);
@@ -128,6 +132,7 @@ export async function take(rootArg: string, opts: TakeOptions = {}): Promise<Tak
   if (keep !== undefined && (!Number.isInteger(keep) || keep < 1)) throw new SnapError('USAGE', `--keep must be a positive integer, got ${keep}`);
   const rootPath = resolveRoot(rootArg);
   const source = findSource(rootPath); // before creating anything: a wrong root stays untouched
+  if (opts.xattrs) xattrBinding(); // one clear line before anything is created, when it cannot load
   const root = openRoot(rootPath, { create: true });
   let lock;
   try {
@@ -156,6 +161,8 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   let takenNs = BigInt(date.getTime()) * 1_000_000n;
   if (newest && takenNs <= newest.takenNs) takenNs = newest.takenNs + 1n;
   const shrink = opts.allowShrink ? undefined : shrinkBaseline(catalog);
+  const xattrs = opts.xattrs ?? readSetting(catalog.getConfig(), 'take.xattrs');
+  if (xattrs) xattrBinding();
 
   const stage = path.join(layout.staging, name);
   await fsp.mkdir(stage, { mode: 0o700 });
@@ -167,12 +174,14 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     checksum: opts.checksum ?? false,
     startedNs: BigInt(Date.now()) * 1_000_000n,
     exclude: opts.exclude,
+    xattrs,
     racyWindowMs: opts.racyWindowMs,
     onFile: opts.onFile,
     hooks: opts.testHooks,
   });
+  walker.placer.checkXattrs = xattrs;
   catalog.begin();
-  trustRecordsFor(root, opts);
+  trustRecordsFor(root, opts, xattrs);
   let res;
   let rootStat;
   try {
@@ -181,7 +190,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     // An empty or collapsed source is refused here, so the failure path below undoes it all.
     if (shrink) refuseIfShrunk(shrink, res.totals, { root: layout.root, source: sourceDir });
     const rootMeta = { mode: Number(rootStat.mode & 0o7777n), uid: Number(rootStat.uid), gid: Number(rootStat.gid), mtimeNs: rootStat.mtimeNs };
-    await finishDir(stage, rootMeta, root.asRoot);
+    refuseNothing(await finishDir(stage, rootMeta, root.asRoot, res.xattrs?.set), stage);
     reportDamaged(root, walker);
     // The new objects reach the disk before the commit that makes them a snapshot; the folder is
     // a view of the catalog, marked with this boot unless the whole file system was flushed.
@@ -196,6 +205,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
       rootUid: rootMeta.uid,
       rootGid: rootMeta.gid,
       rootMtimeNs: rootMeta.mtimeNs,
+      rootXattrs: res.xattrs?.digest,
       newObjects: walker.placer.newObjects,
       newBytes: walker.placer.newBytes,
       warnings: walker.warnings.count,

@@ -13,9 +13,9 @@
  */
 import type { Catalog } from '../../catalog/catalog.js';
 import { treeDigest, TreeDigester, type DigestInput } from '../shared/tree-digest.js';
-import type { FolderResult, Placed } from './walker.js';
+import { xattrsField, type FolderResult, type Placed } from './walker.js';
 import { Kind, type TreeTotals } from '../../model/entry.js';
-import { digestToRemember, readRecord, recordOffsets, recordsInRange, reusableDigest } from '../../model/quick-check.js';
+import { digestToRemember, extraParts, readRecord, recordOffsets, recordsInRange, reusableDigest } from '../../model/quick-check.js';
 
 /** A chunk's name range: [lo, hi), undefined = unbounded. */
 export interface NameRange {
@@ -143,15 +143,16 @@ export class TreeWriter {
       const r = readRecord(buf, offs[i]!);
       const meta = { mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs };
       const record = Buffer.from(buf.subarray(offs[i]!, offs[i + 1]!));
+      const { id, xattrs } = extraParts(Buffer.from(r.extra));
       if (r.kind === Kind.File) {
-        out.push({ input: { entry: { name: Buffer.from(r.name), kind: Kind.File, ...meta, size: Number(r.size), hash: Buffer.from(r.extra) } }, record });
+        out.push({ input: { entry: { name: Buffer.from(r.name), kind: Kind.File, ...meta, size: Number(r.size), hash: id, ...xattrsField(xattrs) } }, record });
       } else if (r.kind === Kind.Symlink) {
         out.push({ input: { entry: { name: Buffer.from(r.name), kind: Kind.Symlink, ...meta, size: r.extra.length, target: Buffer.from(r.extra) } }, record });
       } else {
-        const sub = this.catalog.findTreeWithTotals(r.extra);
+        const sub = this.catalog.findTreeWithTotals(id);
         // An unchanged subfolder was walked in this take: its tree exists.
         if (!sub) throw new Error(`the tree of the unchanged folder ${r.name.toString()} is missing from the catalog`);
-        out.push({ input: { entry: { name: Buffer.from(r.name), kind: Kind.Dir, ...meta, size: 0, subtree: sub.id }, childDigest: Buffer.from(r.extra), totals: sub.totals }, record });
+        out.push({ input: { entry: { name: Buffer.from(r.name), kind: Kind.Dir, ...meta, size: 0, subtree: sub.id, ...xattrsField(xattrs) }, childDigest: id, totals: sub.totals }, record });
       }
     }
     return out;

@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import path from 'node:path';
 import type { Root } from '../shared/root.js';
 import { ObjectPlacer, ObjectDamaged, ObjectMissing, type ContentSource } from '../shared/object-placer.js';
 import { placeSymlinkSync } from '../shared/place.js';
@@ -18,7 +19,9 @@ import { Warnings } from '../shared/warnings.js';
 import type { DigestInput } from '../shared/tree-digest.js';
 import { Kind, type EntryMeta, type TreeTotals } from '../../model/entry.js';
 import { objectKeyOf, type ObjectKey } from '../../model/object-key.js';
-import { DEFAULT_RACY_WINDOW_MS, encodeRecord, racyCutoffNs, settled, type StatFields } from '../../model/quick-check.js';
+import { DEFAULT_RACY_WINDOW_MS, encodeRecord, extraOf, extraParts, racyCutoffNs, settled, type StatFields } from '../../model/quick-check.js';
+import { NO_XATTRS, encodeXattrs, xattrDigestOf, type Xattr } from '../../model/xattrs.js';
+import { openFolderPath, readXattrs, xattrPathOf } from '../../store/xattrs.js';
 import { NotARegularFile, readSourceFile, type ReadResult } from '../../store/blobfile.js';
 import type { IngestResult } from '../../store/ingest-sync.js';
 import type { IngestPool } from '../../store/ingest-pool.js';
@@ -49,6 +52,8 @@ export interface WalkOptions {
   racyWindowMs?: number;
   /** True for a source path that must be left out (excludes); rel is relative to the source. */
   exclude?: (rel: Buffer, isDir: boolean) => boolean;
+  /** Record extended attributes (take --xattrs; src/model/xattrs.ts). */
+  xattrs?: boolean;
   /** Progress: `files` files (default 1) of `bytes` bytes are in the snapshot. */
   onFile?: (bytes: number, files?: number) => void;
   /**
@@ -62,6 +67,19 @@ export interface FolderResult {
   tree: number;
   digest: Buffer;
   totals: TreeTotals;
+  /** With --xattrs: the folder's own attributes, when it has any. */
+  xattrs?: RecordedXattrs;
+}
+
+/** A file's or folder's recorded attribute set, stored in the catalog: its digest and the set. */
+export interface RecordedXattrs {
+  digest: Buffer;
+  set: Xattr[];
+}
+
+/** An entry's `xattrs` field: absent for none (so entries without attributes stay as they were). */
+export function xattrsField(digest: Buffer | undefined): { xattrs?: Buffer } {
+  return digest && digest.length > 0 ? { xattrs: digest } : {};
 }
 
 export interface WalkCounters {
@@ -193,13 +211,45 @@ export class SourceWalker {
     return undefined;
   }
 
+  /** Put a set read from the source into the catalog (the empty set is not stored); its digest. */
+  private recordXattrs(encoded: Buffer): Buffer {
+    const digest = xattrDigestOf(encoded);
+    this.root.catalog.putXattrSet(digest, encoded);
+    return digest;
+  }
+
+  /** The recorded attributes of an open source folder (through its descriptor: no name lookup). */
+  folderXattrs(fd: number): RecordedXattrs | undefined {
+    if (!this.opts.xattrs) return undefined;
+    const set = readXattrs(openFolderPath(fd), this.root.asRoot);
+    return set.length > 0 ? { digest: this.recordXattrs(encodeXattrs(set)), set } : undefined;
+  }
+
+  /**
+   * The attribute digest of a source file just read (main thread), or undefined when it was
+   * replaced meanwhile. A name the binding cannot take (not valid UTF-8) gets none, with a warning.
+   */
+  private fileXattrs(at: EntryAt, read: Pick<SourceStat, 'dev' | 'ino'>): Buffer | undefined {
+    const p = xattrPathOf(path.dirname(at.src.toString('latin1')), at.name);
+    if (p === undefined) {
+      this.warnings.add('xattrs', at.rel, 'extended attributes not recorded: the name is not valid UTF-8, which the attribute module cannot pass');
+      return NO_XATTRS;
+    }
+    const encoded = encodeXattrs(readXattrs(p, this.root.asRoot));
+    const named = this.lstatSync(at.src, at.rel);
+    if (!named || named.ino !== read.ino || named.dev !== read.dev) return this.skipOnRace(new NotARegularFile(), at.rel);
+    return this.recordXattrs(encoded);
+  }
+
   /** Fold one ingest worker result into the catalog (objects row, entry, record). */
   async ingested(at: EntryAt, st: SourceStat, r: IngestResult): Promise<Placed | undefined> {
     if (r.status === 'slow') return this.limiter.run(() => this.file(at, st, undefined));
     if (r.status === 'error') return this.skipOnRace(new ErrnoError(r.code, `${r.code}: cannot read the file`), at.rel);
     const meta = { mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs };
     const hash = asBuffer(r.hash);
-    const key = objectKeyOf(hash, meta);
+    const xattrs = asBuffer(r.xattrs);
+    if (xattrs.length > 0) this.root.catalog.putXattrSet(xattrs, asBuffer(r.xattrSet));
+    const key = objectKeyOf(hash, { ...meta, xattrs });
     this.root.catalog.ensureObject(key, r.size);
     if (r.created) {
       this.opts.durability.published(objectPath(this.root.layout, key));
@@ -214,38 +264,45 @@ export class SourceWalker {
     this.opts.onFile?.(r.size);
     const seen = { dev: r.dev, ino: r.ino, size: BigInt(r.size), mtimeNs: r.mtimeNs, ctimeNs: r.ctimeNs };
     return {
-      input: { entry: { name: at.name, kind: Kind.File, ...meta, size: r.size, hash } },
-      record: r.changing ? undefined : this.recordFor(Kind.File, at.name, seen, meta, hash),
+      input: { entry: { name: at.name, kind: Kind.File, ...meta, size: r.size, hash, ...xattrsField(xattrs) } },
+      record: r.changing ? undefined : this.recordFor(Kind.File, at.name, seen, meta, extraOf(hash, xattrs)),
     };
   }
 
   /**
    * A regular file on the main thread (large, or one the scan worker could not link). With
-   * `knownHash` the quick check vouched for its content, so it is only linked.
+   * `known` (its record's extra: hash, and attribute digest if any) the quick check vouched for
+   * its content and attributes, so it is only linked.
    */
-  async file(at: EntryAt, st: SourceStat, knownHash: Buffer | undefined): Promise<Placed | undefined> {
+  async file(at: EntryAt, st: SourceStat, known: Buffer | undefined): Promise<Placed | undefined> {
     let meta = metaOf(st);
     let hash: Buffer;
+    let xattrs: Buffer | undefined;
     let size: number;
     let seen: StatFields = st;
     let changing = false;
-    if (knownHash && !this.opts.checksum) {
-      hash = knownHash;
+    if (known && !this.opts.checksum) {
+      ({ id: hash, xattrs } = extraParts(known));
       size = Number(st.size);
       this.counters.reusedFiles++;
     } else {
       const read = await this.readStable(at, st);
       if (!read) return undefined;
+      if (this.opts.xattrs) {
+        xattrs = this.fileXattrs(at, read.before);
+        if (!xattrs) return this.discard(read).then(() => undefined);
+      }
       hash = read.hash;
       size = read.size;
       meta = metaOf(read.before);
       seen = read.before;
       changing = read.changing;
-      if (await this.placer.ensure(objectKeyOf(hash, meta), size, read as ContentSource)) this.noteDamaged(objectKeyOf(hash, meta), at.rel);
+      const k = objectKeyOf(hash, { ...meta, xattrs });
+      if (await this.placer.ensure(k, size, read as ContentSource)) this.noteDamaged(k, at.rel);
       this.counters.hashedFiles++;
       this.counters.hashedBytes += size;
     }
-    const key = objectKeyOf(hash, meta);
+    const key = objectKeyOf(hash, { ...meta, xattrs });
     try {
       await this.placer.link(key, at.dest);
     } catch (e) {
@@ -259,7 +316,8 @@ export class SourceWalker {
       }
       const read = await this.readStable(at, st);
       if (!read) return undefined;
-      if (!read.hash.equals(hash)) {
+      const nowXattrs = this.opts.xattrs ? this.fileXattrs(at, read.before) : undefined;
+      if (!read.hash.equals(hash) || !(nowXattrs ?? NO_XATTRS).equals(xattrs ?? NO_XATTRS)) {
         await this.discard(read);
         return this.file(at, st, undefined);
       }
@@ -268,8 +326,8 @@ export class SourceWalker {
     }
     this.opts.onFile?.(size);
     return {
-      input: { entry: { name: at.name, kind: Kind.File, ...meta, size, hash } },
-      record: changing ? undefined : this.recordFor(Kind.File, at.name, seen, meta, hash),
+      input: { entry: { name: at.name, kind: Kind.File, ...meta, size, hash, ...xattrsField(xattrs) } },
+      record: changing ? undefined : this.recordFor(Kind.File, at.name, seen, meta, extraOf(hash, xattrs)),
     };
   }
 

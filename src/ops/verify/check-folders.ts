@@ -21,6 +21,7 @@ import { errnoCode } from '../../errors.js';
 import { TreeGuard, snapshotPath } from '../shared/snapshot-tree.js';
 import { MAX_PATHS_PER_FINDING, type DamageKind, type Finding, type ObjectDamage, type ReplacedEntry } from './types.js';
 import { lstatOrUndefined } from '../../util/fs.js';
+import { folderXattrsProblem } from './check-xattrs.js';
 
 
 export interface FolderCheckContext {
@@ -100,6 +101,8 @@ class SnapshotWalk {
     const meta = { mode: this.snap.rootMode, uid: this.snap.rootUid, gid: this.snap.rootGid, mtimeNs: this.snap.rootMtimeNs };
     const d = drift(st, meta, this.ctx.owners, true);
     if (d.length) this.add('entry-metadata', Buffer.alloc(0), d.join(', '));
+    const x = folderXattrsProblem(this.ctx.root, abs, st, this.snap.rootXattrs);
+    if (x) this.add('entry-xattrs', Buffer.alloc(0), x);
     return abs;
   }
 
@@ -155,6 +158,8 @@ class SnapshotWalk {
           else if (st) {
             const d = drift(st, e, this.ctx.owners, true);
             if (d.length) this.add('entry-metadata', childRel, d.join(', '));
+            const x = folderXattrsProblem(this.ctx.root, childAbs!, st, e.xattrs);
+            if (x) this.add('entry-xattrs', childRel, x);
             next = childAbs;
           }
           this.walk(inner, childRel, next);

@@ -16,6 +16,7 @@ import { Limiter, allSettledOrThrow } from '../../util/limit.js';
 import { errnoCode } from '../../errors.js';
 import { DAMAGE_ORDER, type DamageKind, type ObjectDamage } from './types.js';
 import { inodeDrift } from '../../store/object-check.js';
+import { objectXattrsProblem } from './check-xattrs.js';
 
 /** Objects hashed at once: reads overlap with hashing; the native hasher uses both cores. */
 const HASH_CONCURRENCY = 4;
@@ -36,9 +37,9 @@ export interface ObjectCheckResult {
   bytesHashed: number;
 }
 
-const PACKED = 52; // hash 32 + mode 4 + uid 4 + gid 4 + mtime µs 8
+const PACKED = 85; // hash 32 + mode 4 + uid 4 + gid 4 + mtime µs 8 + has-xattrs 1 + xattrs digest 32
 
-/** Object keys packed 52 bytes each, in 4,096-key chunks: memory for a million stays ~50 MB. */
+/** Object keys packed 85 bytes each, in 4,096-key chunks: memory for a million stays ~50 MB. */
 export class PackedKeys {
   private readonly chunks: Buffer[] = [];
   private used = 0;
@@ -57,6 +58,8 @@ export class PackedKeys {
     chunk.writeUInt32LE(k.uid, o + 36);
     chunk.writeUInt32LE(k.gid, o + 40);
     chunk.writeBigInt64LE(k.mtimeUs, o + 44);
+    chunk.writeUInt8(k.xattrs ? 1 : 0, o + 52);
+    if (k.xattrs) k.xattrs.copy(chunk, o + 53);
     this.length++;
   }
 
@@ -72,6 +75,7 @@ export class PackedKeys {
           uid: chunk.readUInt32LE(o + 36),
           gid: chunk.readUInt32LE(o + 40),
           mtimeUs: chunk.readBigInt64LE(o + 44),
+          ...(chunk[o + 52] ? { xattrs: Buffer.from(chunk.subarray(o + 53, o + 85)) } : {}),
         };
       }
     }
@@ -191,7 +195,7 @@ export async function checkObjects(root: Root, pages: Iterable<readonly Referenc
   // pending promise per object would cost ~1 KB each at a million objects.
   for (const page of pages) await allSettledOrThrow(page, (ref) =>
     limiter.run(async () => {
-      const key: ObjectKey = { hash: ref.hash, mode: ref.mode, uid: ref.uid, gid: ref.gid, mtimeUs: ref.mtimeUs };
+      const key: ObjectKey = { hash: ref.hash, mode: ref.mode, uid: ref.uid, gid: ref.gid, mtimeUs: ref.mtimeUs, ...(ref.xattrs ? { xattrs: ref.xattrs } : {}) };
       const name = objectName(key);
       if (!ref.row) {
         result.damage.set(name, newObjectDamage(key, ref.entrySize, 0, new Set(['catalog-invariant']), [`no objects row for ${name}`]));
@@ -248,6 +252,11 @@ export async function checkObjects(root: Root, pages: Iterable<readonly Referenc
           kinds.add('object-metadata');
           problems.push(drift.join(', ') + which);
         }
+        const xattrs = objectXattrsProblem(root, p, st, key);
+        if (xattrs) {
+          kinds.add('object-xattrs');
+          problems.push(xattrs + which);
+        }
         if (hash && !isBad) {
           let h: { hash: Buffer; size: number };
           try {
@@ -275,7 +284,7 @@ export async function checkObjects(root: Root, pages: Iterable<readonly Referenc
         if (isBad) {
           bad.push(r);
           clean = false;
-        } else if (drift.length > 0) {
+        } else if (drift.length > 0 || xattrs) {
           meta.push(r);
           clean = false;
         }

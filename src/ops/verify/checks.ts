@@ -57,7 +57,7 @@ export function ownersComparable(root: Root): boolean {
 }
 
 function keyOf(r: ReferencedObject): ObjectKey {
-  return { hash: r.hash, mode: r.mode, uid: r.uid, gid: r.gid, mtimeUs: r.mtimeUs };
+  return { hash: r.hash, mode: r.mode, uid: r.uid, gid: r.gid, mtimeUs: r.mtimeUs, ...(r.xattrs ? { xattrs: r.xattrs } : {}) };
 }
 
 /** Problems the folder walk (check-folders.ts) reports itself, with the path, when it walks them. */

@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { openRoot, withLockedRoot, type Root } from '../shared/root.js';
 import { recover, emptyTrash } from '../shared/recover.js';
 import { removeTree } from '../../util/fs.js';
-import { ObjectPlacer, ObjectMissing } from '../shared/object-placer.js';
+import { ObjectPlacer, ObjectMissing, recordedXattrs } from '../shared/object-placer.js';
 import { getSnapshotOrThrow } from '../shared/snapshot-tree.js';
 import { buildSnapshot, emptyCounts, rebuildInPlace, type MaterializedSnapshot, type PlaceFile } from '../shared/build-folder.js';
-import { renameDir } from '../shared/place.js';
+import { refuseNothing, renameDir, setFileXattrs } from '../shared/place.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 import { beginRead, endRead } from '../../catalog/verify-queries.js';
 import { objectPath } from '../../store/layout.js';
@@ -147,6 +147,7 @@ function placerForTarget(root: Root, forceCopy: boolean): PlaceFile {
     // The copy is independent: give it the metadata the snapshot records (owner only as root).
     if (asRoot) await fsp.chown(dest, key.uid, key.gid);
     await fsp.chmod(dest, key.mode);
+    refuseNothing(setFileXattrs(dest, recordedXattrs(catalog, key.xattrs), asRoot), dest);
     const t = usToUtimeArg(key.mtimeUs);
     await fsp.utimes(dest, t, t);
     return 'copied';

@@ -26,7 +26,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Root } from '../shared/root.js';
 import type { CheckResult } from './checks.js';
-import { ObjectPlacer } from '../shared/object-placer.js';
+import { ObjectPlacer, recordedXattrs } from '../shared/object-placer.js';
 import { finishDir } from '../shared/place.js';
 import { findSource } from '../shared/source.js';
 import { lookupPath, snapshotPath } from '../shared/snapshot-tree.js';
@@ -142,7 +142,7 @@ class Repairer {
       const p = objectPath(layout, d.key, r);
       const h = await hashIfReadable(p);
       if (h && h.hash.equals(d.key.hash) && h.size === d.size) {
-        await applyInodeMeta(p, d.key, this.owners);
+        await applyInodeMeta(p, d.key, this.owners, recordedXattrs(this.root.catalog, d.key.xattrs));
         faultPoint('repair:metadata');
       } else d.badReplicas.push(r);
     }
@@ -162,7 +162,7 @@ class Repairer {
       const r = bad[i]!;
       const last = i === bad.length - 1;
       const tmp = last ? source : await this.copyToTmp(Buffer.from(source));
-      await applyInodeMeta(tmp, d.key, this.owners);
+      await applyInodeMeta(tmp, d.key, this.owners, recordedXattrs(this.root.catalog, d.key.xattrs));
       await this.putObject(tmp, objectPath(layout, d.key, r));
       faultPoint('repair:object-healed');
     }
@@ -205,8 +205,8 @@ class Repairer {
     const out: Buffer[] = [];
     for (let r = 0; r < d.replicas; r++) if (!d.badReplicas.includes(r)) out.push(Buffer.from(objectPath(layout, d.key, r)));
     for (const v of objectsWithHash(catalog, d.key.hash)) {
-      const k: ObjectKey = { hash: d.key.hash, mode: v.mode, uid: v.uid, gid: v.gid, mtimeUs: v.mtimeUs };
-      if (k.mode === d.key.mode && k.uid === d.key.uid && k.gid === d.key.gid && k.mtimeUs === d.key.mtimeUs) continue;
+      const k: ObjectKey = { hash: d.key.hash, mode: v.mode, uid: v.uid, gid: v.gid, mtimeUs: v.mtimeUs, ...(v.xattrs ? { xattrs: v.xattrs } : {}) };
+      if (objectName(k) === objectName(d.key)) continue;
       for (let r = 0; r < v.replicas; r++) out.push(Buffer.from(objectPath(layout, k, r)));
     }
     // A snapshot path may still hold the old inode when the object file itself was lost.

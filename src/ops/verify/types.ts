@@ -14,12 +14,14 @@ export type DamageKind =
   | 'object-size' // an object file has the wrong size
   | 'object-content' // an object's bytes no longer match its BLAKE3 hash
   | 'object-metadata' // an object inode's mode, mtime or owner drifted (e.g. a chmod through a link)
+  | 'object-xattrs' // an object inode's extended attributes are not those its name records (e.g. setfattr through a link)
   | 'folder-missing' // a complete snapshot's dated folder is gone (or is not a folder)
   | 'entry-missing' // a path of the manifest is missing from the dated folder
   | 'entry-extra' // the dated folder has a path the manifest does not
   | 'entry-replaced' // a file is not a hard link to its object (another inode, even with the same bytes)
   | 'entry-kind' // a path is of another kind than recorded (file vs folder vs symlink)
   | 'entry-metadata' // a folder's or symlink's mode, mtime or owner drifted
+  | 'entry-xattrs' // a folder's extended attributes are not the recorded ones
   | 'symlink-target'; // a symlink points elsewhere than recorded
 
 export type InfoKind =
@@ -143,12 +145,14 @@ export const DAMAGE_ORDER: DamageKind[] = [
   'object-size',
   'object-content',
   'object-metadata',
+  'object-xattrs',
   'folder-missing',
   'entry-kind',
   'entry-missing',
   'entry-extra',
   'entry-replaced',
   'entry-metadata',
+  'entry-xattrs',
   'symlink-target',
 ];
 
