@@ -14,6 +14,10 @@ import { joinPath } from '../../util/paths.js';
 import { errnoCode } from '../../errors.js';
 import type { Warnings } from '../shared/warnings.js';
 import { TreeGuard } from '../shared/snapshot-tree.js';
+import { NO_XATTRS, encodeXattrs, xattrDigestOf } from '../../model/xattrs.js';
+import { readXattrs } from '../../store/xattrs.js';
+
+const ourUid = process.geteuid?.() ?? -1;
 
 export interface SideEntry extends EntryMeta {
   name: Buffer;
@@ -28,6 +32,11 @@ export interface SideEntry extends EntryMeta {
   guard?: TreeGuard;
   /** ... or the absolute path (live side). */
   abs?: Buffer;
+  /**
+   * Files and folders: the digest of their extended attributes (empty: none); compared only
+   * when both sides know it (the live side reads them only on roots that recorded some).
+   */
+  xattrs?: Buffer;
 }
 
 export interface Side {
@@ -57,6 +66,7 @@ export function snapshotSide(catalog: Catalog, label: string, rootTree: number):
         target: e.target,
         hash: e.hash,
         tree: e.subtree,
+        ...(e.kind !== Kind.Symlink ? { xattrs: e.xattrs ?? NO_XATTRS } : {}),
         // A folder that would close a cycle (or lie absurdly deep) stops the diff: UNSAFE_PATH.
         guard: e.kind === Kind.Dir && e.subtree !== undefined ? guard.enter(e.subtree, joinPath(rel, e.name)) : undefined,
       }));
@@ -71,6 +81,20 @@ export interface LiveSideOptions {
   warnings: Warnings;
   /** Count of files actually read and hashed (for the summary). */
   counters: { hashedFiles: number; hashedBytes: number };
+  /** Read the extended attributes of files and folders (the root recorded some). */
+  xattrs?: boolean;
+}
+
+/** The attribute digest of a live file or folder, or undefined when its path cannot be passed (not UTF-8) or it is gone. */
+function liveXattrs(abs: Buffer, asRoot: boolean): Buffer | undefined {
+  const p = abs.toString('utf8');
+  if (!Buffer.from(p).equals(abs)) return undefined;
+  try {
+    return xattrDigestOf(encodeXattrs(readXattrs(p, asRoot)));
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 export function liveSide(top: string, opts: LiveSideOptions): Side {
@@ -108,8 +132,9 @@ export function liveSide(top: string, opts: LiveSideOptions): Side {
         const isDir = st.isDirectory();
         if (opts.exclude?.(childRel, isDir)) continue;
         const meta = { mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtimeNs: st.mtimeNs };
+        const xattrs = opts.xattrs && (isDir || st.isFile()) ? liveXattrs(childAbs, ourUid === 0) : undefined;
         if (isDir) {
-          out.push({ name, kind: Kind.Dir, ...meta, size: 0, abs: childAbs });
+          out.push({ name, kind: Kind.Dir, ...meta, size: 0, abs: childAbs, xattrs });
         } else if (st.isSymbolicLink()) {
           const target = await fsp.readlink(childAbs, { encoding: 'buffer' }).catch((e: unknown) => {
             if (errnoCode(e) === 'ENOENT' || errnoCode(e) === 'EINVAL') return undefined; // gone or replaced since the lstat
@@ -124,6 +149,7 @@ export function liveSide(top: string, opts: LiveSideOptions): Side {
             kind: Kind.File,
             ...meta,
             size: Number(st.size),
+            xattrs,
             hash: known,
             getHash: () =>
               (memo ??= readSourceFile(childAbs, { dev: st.dev, ino: st.ino }, '', false).then(

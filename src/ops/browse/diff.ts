@@ -12,7 +12,9 @@
  *                     below it);
  *   changed           same path, same kind, with `changes` naming what differs: content, target
  *                     (symlinks), mode, owner, mtime (a folder's mtime alone is noise — every
- *                     add or delete inside touches it — so it is reported only with dirMtime);
+ *                     add or delete inside touches it — so it is reported only with dirMtime),
+ *                     xattrs (extended attributes, recorded by take --xattrs; against .latest
+ *                     read only on roots that recorded some);
  *                     a path whose kind changed is reported as removed + added;
  *   renamed           a file whose content (BLAKE3) disappeared at one path and appeared at
  *                     another (`from` → `path`), metadata differences in `changes`; between two
@@ -32,7 +34,7 @@ import { joinPath, showName } from '../../util/paths.js';
 import { SnapError } from '../../errors.js';
 
 export type DiffStatus = 'added' | 'removed' | 'changed' | 'renamed';
-export type DiffChange = 'content' | 'target' | 'mode' | 'owner' | 'mtime';
+export type DiffChange = 'content' | 'target' | 'mode' | 'owner' | 'mtime' | 'xattrs';
 
 export interface DiffItem {
   status: DiffStatus;
@@ -85,6 +87,7 @@ function metaChanges(a: SideEntry, b: SideEntry, dirMtime: boolean): DiffChange[
   if (a.kind !== Kind.Symlink && a.mode !== b.mode) c.push('mode');
   if (a.uid !== b.uid || a.gid !== b.gid) c.push('owner');
   if (a.mtimeNs !== b.mtimeNs && (a.kind !== Kind.Dir || dirMtime)) c.push('mtime');
+  if (a.xattrs && b.xattrs && !a.xattrs.equals(b.xattrs)) c.push('xattrs');
   return c;
 }
 
@@ -218,7 +221,7 @@ export async function diff(rootArg: string, aName: string, bName: string = LATES
       const name = path.basename(arg);
       if (name === LATEST) {
         const src = findSource(root.layout.root);
-        return liveSide(src.real, { catalog: root.catalog, exclude: opts.exclude, warnings, counters });
+        return liveSide(src.real, { catalog: root.catalog, exclude: opts.exclude, warnings, counters, xattrs: root.catalog.hasXattrSets() });
       }
       const s = getSnapshotOrThrow(root.catalog, name);
       return snapshotSide(root.catalog, s.name, s.rootTree);
