@@ -55,6 +55,39 @@ describe('catalog schema migrations', () => {
     }
   });
 
+  it('upgrades a v3 catalog to extended attributes: objects, entries and snapshots keep their rows, with no attributes', () => {
+    const file = path.join(tempDir(), 'catalog.db');
+    const db = openDatabase(file);
+    for (const v of [1, 2, 3]) db.exec(MIGRATIONS[v]!);
+    db.pragma('user_version = 3');
+    db.prepare(`INSERT INTO trees (id, digest, files, dirs, bytes) VALUES (1, ?, 1, 0, 3)`).run(Buffer.alloc(32, 1));
+    db.prepare(
+      `INSERT INTO snapshots (name, taken_ns, state, root_tree, root_mode, root_uid, root_gid, root_mtime_ns) VALUES ('2026-01-01_00.00.00', 1, 'complete', 1, 493, 0, 0, 0)`,
+    ).run();
+    db.prepare(`INSERT INTO entries (tree, name, kind, mode, uid, gid, mtime_ns, size, hash) VALUES (1, ?, 1, 420, 0, 0, 5000, 3, ?)`).run(Buffer.from('f'), Buffer.alloc(32, 2));
+    db.prepare(`INSERT INTO objects (hash, mode, uid, gid, mtime_us, size, replicas, verified_ns) VALUES (?, 420, 0, 0, 5, 3, 2, 77)`).run(Buffer.alloc(32, 2));
+    db.close();
+
+    const c = Catalog.open(file);
+    try {
+      const key = { hash: Buffer.alloc(32, 2), mode: 420, uid: 0, gid: 0, mtimeUs: 5n };
+      expect(c.getObject(key)).toEqual({ ...key, size: 3, replicas: 2, verifiedNs: 77n });
+      expect([...c.iterateObjects()]).toEqual([{ ...key, size: 3, replicas: 2, verifiedNs: 77n }]);
+      expect(c.treeEntries(1)).toEqual([{ name: Buffer.from('f'), kind: 1, mode: 420, uid: 0, gid: 0, mtimeNs: 5000n, size: 3, hash: Buffer.alloc(32, 2) }]);
+      expect(c.getSnapshot('2026-01-01_00.00.00')!.rootXattrs).toEqual(Buffer.alloc(0));
+      expect(c.hasXattrSets()).toBe(false);
+      // The same content with attributes is another object; its set is stored once.
+      const digest = Buffer.alloc(32, 3);
+      expect(c.ensureObject({ ...key, xattrs: digest }, 3)).toBe(true);
+      c.putXattrSet(digest, Buffer.from('set'));
+      c.putXattrSet(digest, Buffer.from('set'));
+      expect(c.xattrSet(digest)).toEqual(Buffer.from('set'));
+      expect([...c.iterateObjects()]).toHaveLength(2);
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses a catalog from a newer linksnap', () => {
     const file = path.join(tempDir(), 'catalog.db');
     const db = openDatabase(file);
