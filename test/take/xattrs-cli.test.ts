@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { newRoot, tempDir } from '../helpers/tmp.js';
 import { isRoot, unmount } from '../helpers/mount.js';
 
@@ -18,6 +18,7 @@ const have = (cmd: string) => spawnSync(cmd, ['--version'], { encoding: 'utf8' }
 const TOOLS = have('setfattr') && have('getfattr') && have('setfacl') && have('getfacl');
 if (!TOOLS) console.warn('xattrs-cli: setfattr/getfattr/setfacl/getfacl missing (apt-get install attr acl): tests skipped');
 const SETCAP = spawnSync('setcap', ['-h'], { encoding: 'utf8' }).error === undefined;
+const STRACE = spawnSync('sh', ['-c', 'command -v strace']).status === 0;
 
 function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -206,6 +207,22 @@ describe.skipIf(!TOOLS)('take --xattrs (CLI, real file system)', () => {
     expect(off.hashedFiles).toBe(4);
     expect(spawnSync('getfattr', ['-n', 'user.color', path.join(root, off.snapshot, 'docs/a.txt')]).status).not.toBe(0);
     expect(runCli(['verify', root], { env: ENV }).code).toBe(0);
+  });
+
+  it.skipIf(!STRACE)('a take without --xattrs makes no attribute system call at all, even on a source that has attributes', () => {
+    const { root, latest } = newRoot();
+    makeSource(latest);
+    const calls = (args: string[]) => {
+      const log = path.join(tempDir(), 'strace.log');
+      const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=%file,listxattr,llistxattr,flistxattr,getxattr,lgetxattr,fgetxattr', '-o', log, process.execPath, CLI, ...args], {
+        env: { ...process.env, ...ENV },
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return fs.readFileSync(log, 'utf8').split('\n').filter((l) => /xattr\(/.test(l)).length;
+    };
+    expect(calls(['take', root, '-q'])).toBe(0);
+    expect(calls(['take', root, '-q', '--xattrs'])).toBeGreaterThan(0); // the same trace does see them when asked
   });
 
   it('when the native module cannot load, take --xattrs fails with one line and exit 2, creating nothing', () => {
