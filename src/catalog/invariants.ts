@@ -168,7 +168,8 @@ function checkEntries(catalog: Catalog, opts: InvariantOptions, out: Problems): 
            OR typeof(e.uid) != 'integer' OR e.uid NOT BETWEEN 0 AND ${MAX_UID}
            OR typeof(e.gid) != 'integer' OR e.gid NOT BETWEEN 0 AND ${MAX_UID}
            OR typeof(e.mtime_ns) != 'integer' OR typeof(e.size) != 'integer' OR e.size < 0
-           OR typeof(e.xattrs) != 'blob' OR length(e.xattrs) NOT IN (0, 32) THEN 'meta'
+           OR typeof(e.xattrs) != 'blob' OR length(e.xattrs) NOT IN (0, 32)
+           OR (length(e.xattrs) = 32 AND NOT EXISTS (SELECT 1 FROM xattr_sets x WHERE x.digest = e.xattrs)) THEN 'meta'
          WHEN e.kind = ${Kind.File} AND (e.hash IS NULL OR length(e.hash) != ${opts.hashBytes}) THEN 'file'
          WHEN e.kind = ${Kind.Dir} AND t.id IS NULL THEN 'dir'
          WHEN e.kind = ${Kind.Symlink} AND (e.target IS NULL OR length(e.target) = 0) THEN 'symlink'
@@ -289,12 +290,13 @@ function checkObjects(catalog: Catalog, hashBytes: number, out: Problems): void 
          OR typeof(gid) != 'integer' OR gid NOT BETWEEN 0 AND ${MAX_UID}
          OR typeof(mtime_us) != 'integer' OR typeof(size) != 'integer' OR size < 0
          OR typeof(replicas) != 'integer' OR replicas < 1
-         OR typeof(xattrs) != 'blob' OR length(xattrs) NOT IN (0, 32)`,
+         OR typeof(xattrs) != 'blob' OR length(xattrs) NOT IN (0, 32)
+         OR (length(xattrs) = 32 AND NOT EXISTS (SELECT 1 FROM xattr_sets x WHERE x.digest = objects.xattrs))`,
     )
     .all() as { hash: unknown; mode: unknown; uid: unknown; gid: unknown }[];
   for (const r of rows) {
     const hash = Buffer.isBuffer(r.hash) ? r.hash.toString('hex') : shown(r.hash);
-    out.add({ kind: 'object-key', message: `objects row ${hash} (mode ${String(r.mode)}, owner ${String(r.uid)}:${String(r.gid)}): malformed key, size or replica count` });
+    out.add({ kind: 'object-key', message: `objects row ${hash} (mode ${String(r.mode)}, owner ${String(r.uid)}:${String(r.gid)}): malformed key, size, replica count or attribute set` });
   }
 }
 

@@ -225,6 +225,27 @@ describe.skipIf(!TOOLS)('take --xattrs (CLI, real file system)', () => {
     expect(calls(['take', root, '-q', '--xattrs'])).toBeGreaterThan(0); // the same trace does see them when asked
   });
 
+  it('a file whose name is not valid UTF-8 is stored without attributes, with a warning; a catalog that lost a set is damage', () => {
+    const { root, latest } = newRoot();
+    makeSource(latest);
+    const odd = Buffer.concat([Buffer.from(latest + '/docs/'), Buffer.from([0x66, 0xff, 0x2e, 0x74])]);
+    fs.writeFileSync(odd, 'odd name\n');
+    const r = runCli(['take', root, '--xattrs', '--json'], { env: ENV });
+    expect(r.code, r.stderr).toBe(3);
+    const j = JSON.parse(r.stdout);
+    expect(j.warnings).toEqual([{ kind: 'xattrs', path: 'docs/f\\xff.t', message: expect.stringMatching(/^extended attributes not recorded: the name is not valid UTF-8/) }]);
+    expect(j.files).toBe(5);
+    expect(runCli(['verify', root], { env: ENV }).code).toBe(0);
+
+    // A set the catalog lost (edited by hand, a hostile replica) is reported, never guessed at.
+    const db = spawnSync('sqlite3', ['-version']).status === 0;
+    if (!db) return;
+    spawnSync('sqlite3', [path.join(root, '.snap/catalog.db'), "DELETE FROM xattr_sets WHERE digest IN (SELECT xattrs FROM objects WHERE length(xattrs) = 32 LIMIT 1)"]);
+    const bad = runCli(['verify', root, '--json'], { env: ENV });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/malformed key, size, replica count or attribute set/);
+  });
+
   it('when the native module cannot load, take --xattrs fails with one line and exit 2, creating nothing', () => {
     const { root, latest } = newRoot();
     fs.writeFileSync(path.join(latest, 'f'), 'x');
