@@ -3,9 +3,13 @@ import { take } from '../../ops/take/take.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
-import { nonNegativeNumber, positiveInt } from '../options.js';
+import { nonNegativeNumber, positiveInt, repeatable } from '../options.js';
 import { excludeOption, excludesFor, noDefaultExcludesOption, type ExcludeCliOptions } from '../excludes-options.js';
-import { runTakeDryRun, startTakeProgress } from '../take-extras.js';
+import { boundariesOf, runTakeDryRun, startTakeProgress, type BoundaryCliOptions } from '../take-extras.js';
+import { showName } from '../../util/paths.js';
+
+type TakeCliOptions = ExcludeCliOptions &
+  BoundaryCliOptions & { keep?: number; checksum?: boolean; allowShrink?: boolean; wait: number; json?: boolean; quiet?: boolean; verbose?: boolean; dryRun?: boolean; skipUnchanged?: boolean };
 
 export function registerTake(program: Command): void {
   program
@@ -22,17 +26,35 @@ export function registerTake(program: Command): void {
     .option('--dry-run', 'list what would be stored and what is excluded; change nothing (no store, no lock)')
     .addOption(excludeOption())
     .addOption(noDefaultExcludesOption())
+    .option('--one-file-system', 'do not descend into other file systems below .latest: a mount point is kept as an empty folder (saved: take.one-file-system)')
+    .option('--exclude-caches', 'leave out the contents of folders holding a valid CACHEDIR.TAG, keeping the tag file (saved: take.exclude-caches)')
+    .option('--exclude-if-present <name>', 'leave out the contents of folders holding a file of this name, keeping that file (repeatable; saved: take.exclude-if-present)', repeatable)
+    .option('--skip-unchanged', 'when nothing changed since the newest snapshot, make no new one and rotate nothing; print the newest one\'s path (saved: take.skip-unchanged)')
     .action(
-      action(async (rootArg: string, o: { keep?: number; checksum?: boolean; allowShrink?: boolean; wait: number; json?: boolean; quiet?: boolean } & ExcludeCliOptions & { verbose?: boolean; dryRun?: boolean }) => {
+      action(async (rootArg: string, o: TakeCliOptions) => {
         if (o.dryRun) return runTakeDryRun(rootArg, o);
         const exclude = excludesFor(rootArg, o, o.verbose ? (p) => io.err(`snap: excluded: ${p}\n`) : undefined);
+        const onBoundary = o.verbose ? (rel: Buffer, why: string) => io.err(`snap: kept empty: ${showName(rel)}/ (${why})\n`) : undefined;
         const progress = startTakeProgress(rootArg, o.quiet || o.json);
-        const r = await progress.run(() => take(rootArg, { keep: o.keep, checksum: o.checksum, allowShrink: o.allowShrink, waitMs: o.wait * 1000, exclude, onFile: progress.onFile }));
+        const r = await progress.run(() =>
+          take(rootArg, {
+            keep: o.keep,
+            checksum: o.checksum,
+            allowShrink: o.allowShrink,
+            waitMs: o.wait * 1000,
+            exclude,
+            boundaries: boundariesOf(o),
+            onBoundary,
+            skipUnchanged: o.skipUnchanged,
+            onFile: progress.onFile,
+          }),
+        );
         for (const w of r.warnings) io.err(`snap: warning: ${w.path}: ${w.message}\n`);
         if (r.warningCount > r.warnings.length) io.err(`snap: warning: ... and ${r.warningCount - r.warnings.length} more\n`);
         if (o.json) {
           io.out(
             toJson({
+              skipped: r.skipped,
               snapshot: r.snapshot,
               path: r.path,
               files: r.files,
@@ -53,7 +75,9 @@ export function registerTake(program: Command): void {
             }),
           );
         } else {
-          if (!o.quiet) {
+          if (!o.quiet && r.skipped) {
+            io.err(`snap: nothing changed since ${r.snapshot}; no new snapshot (--skip-unchanged)\n`);
+          } else if (!o.quiet) {
             const rot = r.rotated.length ? `; rotated out ${plural(r.rotated.length, 'snapshot')}, freed ${formatBytes(r.gc?.bytes ?? 0)}` : '';
             io.err(
               `snap: ${r.snapshot}: ${plural(r.files, 'file')}, ${formatBytes(r.bytes)}; ` +

@@ -98,6 +98,17 @@ export const textKind: SettingKind<string> = {
   format: (v) => v,
 };
 
+/** File names separated by commas (`.nobackup,.nosnap`), each without '/'; saved as given, without spaces around the commas. */
+export const nameListKind: SettingKind<string[]> = {
+  what: 'file names separated by commas',
+  placeholder: '<name>[,<name>…]',
+  parse: (text) => {
+    const names = text.split(',').map((n) => n.trim());
+    return names.every((n) => n !== '' && n !== '.' && n !== '..' && !/[/\n\r\0]/.test(n)) ? names : undefined;
+  },
+  format: (v) => v.join(','),
+};
+
 const positiveInteger = integerKind(1);
 
 /** Every setting linksnap knows, in the order `snap config` lists them. */
@@ -114,7 +125,11 @@ export const SETTINGS = {
     default: 50,
     description: "refuse a take whose source lost more than this % of the last snapshot's files or bytes; 100 turns it off",
   },
-} satisfies Record<string, Setting<number> | Setting<boolean> | Setting<string>>;
+  'take.one-file-system': { kind: booleanKind, description: 'do not descend into other file systems below .latest (a mount point is kept as an empty folder)' },
+  'take.exclude-caches': { kind: booleanKind, description: 'leave out the contents of folders holding a valid CACHEDIR.TAG (the tag file is kept)' },
+  'take.exclude-if-present': { kind: nameListKind, description: 'leave out the contents of folders holding a file of one of these names (the marker is kept)' },
+  'take.skip-unchanged': { kind: booleanKind, description: 'make no new snapshot (and rotate nothing) when nothing changed since the newest one' },
+} satisfies Record<string, Setting<number> | Setting<boolean> | Setting<string> | Setting<string[]>>;
 
 export type SettingKey = keyof typeof SETTINGS;
 type ValueOf<K extends SettingKey> = (typeof SETTINGS)[K] extends Setting<infer T> ? T : never;

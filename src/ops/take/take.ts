@@ -36,6 +36,10 @@ import { trace } from '../../util/trace.js';
 import type { ExcludeFn } from './excludes.js';
 import { lexists } from '../../util/fs.js';
 import { refuseIfShrunk, shrinkBaseline } from './shrink-guard.js';
+import { resolveBoundaries, type BoundaryOptions } from './boundaries.js';
+import { readSetting } from '../shared/settings.js';
+import type { SnapshotRow } from '../../catalog/catalog.js';
+import type { EntryMeta } from '../../model/entry.js';
 
 export interface TakeOptions {
   /**
@@ -53,6 +57,12 @@ export interface TakeOptions {
   now?: () => Date;
   /** Paths to leave out; its `key` names the rules (see trustRecordsFor below). */
   exclude?: ExcludeFn;
+  /** Mount points and marker files, added to the saved take.* settings (boundaries.ts). */
+  boundaries?: BoundaryOptions;
+  /** Called for each folder kept with its contents left out by a boundary. */
+  onBoundary?: (rel: Buffer, why: string) => void;
+  /** Make no snapshot when nothing changed since the newest one (also take.skip-unchanged). */
+  skipUnchanged?: boolean;
   /** Files changed this recently are re-hashed next time (see take-walker.ts); tests narrow it. */
   racyWindowMs?: number;
   onFile?: WalkOptions['onFile'];
@@ -61,6 +71,11 @@ export interface TakeOptions {
 }
 
 export interface TakeResult {
+  /**
+   * Nothing changed since the newest snapshot and --skip-unchanged was on: no new snapshot was
+   * made and nothing rotated; `snapshot` and `path` name the newest one.
+   */
+  skipped: boolean;
   snapshot: string;
   path: string;
   files: number;
@@ -122,6 +137,55 @@ function reportDamaged(root: Root, walker: SourceWalker): void {
   }
 }
 
+function newestComplete(root: Root): SnapshotRow | undefined {
+  return root.catalog
+    .listSnapshots()
+    .filter((s) => s.state === 'complete')
+    .at(-1);
+}
+
+/**
+ * The newest snapshot, when this take's tree and top folder are exactly its own (trees are
+ * stored once per digest, so the same tree is the same id) and its dated folder is still there.
+ */
+function unchangedSince(root: Root, newest: SnapshotRow | undefined, tree: number, top: EntryMeta): SnapshotRow | undefined {
+  if (!newest || newest.rootTree !== tree) return undefined;
+  if (newest.rootMode !== top.mode || newest.rootUid !== top.uid || newest.rootGid !== top.gid || newest.rootMtimeNs !== top.mtimeNs) return undefined;
+  return lexists(path.join(root.layout.root, newest.name)) ? newest : undefined;
+}
+
+/**
+ * --skip-unchanged with nothing changed: no snapshot row, no folder, no rotation. What the walk
+ * learnt is kept (the quick-check records, any object stored again to replace a damaged one, made
+ * durable first), and the staging folder goes.
+ */
+async function skipTake(root: Root, walker: SourceWalker, durability: TakeDurability, stage: string, newest: SnapshotRow, totals: { files: number; dirs: number; bytes: number }): Promise<TakeResult> {
+  await walker.pool.close();
+  await removeTree(stage);
+  await durability.flush();
+  root.catalog.commit();
+  clearDirty(root); // every object on disk is known to the catalog
+  return {
+    skipped: true,
+    snapshot: newest.name,
+    path: path.join(root.layout.root, newest.name),
+    files: totals.files,
+    dirs: totals.dirs,
+    symlinks: walker.counters.symlinks,
+    bytes: totals.bytes,
+    hashedFiles: walker.counters.hashedFiles,
+    hashedBytes: walker.counters.hashedBytes,
+    newObjects: walker.placer.newObjects,
+    newBytes: walker.placer.newBytes,
+    dedupBytes: totals.bytes - walker.placer.newBytes,
+    warnings: walker.warnings.list,
+    warningCount: walker.warnings.count,
+    rotated: [],
+    gc: undefined,
+    seconds: 0,
+  };
+}
+
 export async function take(rootArg: string, opts: TakeOptions = {}): Promise<TakeResult> {
   const t0 = process.hrtime.bigint();
   const keep = opts.keep;
@@ -156,6 +220,9 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   let takenNs = BigInt(date.getTime()) * 1_000_000n;
   if (newest && takenNs <= newest.takenNs) takenNs = newest.takenNs + 1n;
   const shrink = opts.allowShrink ? undefined : shrinkBaseline(catalog);
+  const saved = catalog.getConfig();
+  const boundaries = resolveBoundaries(saved, opts.boundaries ?? {});
+  const skipUnchanged = opts.skipUnchanged === true || readSetting(saved, 'take.skip-unchanged') === true;
 
   const stage = path.join(layout.staging, name);
   await fsp.mkdir(stage, { mode: 0o700 });
@@ -167,6 +234,8 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     checksum: opts.checksum ?? false,
     startedNs: BigInt(Date.now()) * 1_000_000n,
     exclude: opts.exclude,
+    boundaries,
+    onBoundary: opts.onBoundary,
     racyWindowMs: opts.racyWindowMs,
     onFile: opts.onFile,
     hooks: opts.testHooks,
@@ -181,8 +250,10 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     // An empty or collapsed source is refused here, so the failure path below undoes it all.
     if (shrink) refuseIfShrunk(shrink, res.totals, { root: layout.root, source: sourceDir });
     const rootMeta = { mode: Number(rootStat.mode & 0o7777n), uid: Number(rootStat.uid), gid: Number(rootStat.gid), mtimeNs: rootStat.mtimeNs };
-    await finishDir(stage, rootMeta, root.asRoot);
     reportDamaged(root, walker);
+    const same = skipUnchanged ? unchangedSince(root, newestComplete(root), res.tree, rootMeta) : undefined;
+    if (same) return await skipTake(root, walker, durability, stage, same, res.totals);
+    await finishDir(stage, rootMeta, root.asRoot);
     // The new objects reach the disk before the commit that makes them a snapshot; the folder is
     // a view of the catalog, marked with this boot unless the whole file system was flushed.
     const flushed = await durability.flush();
@@ -234,6 +305,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   const gc = rotated.length > 0 ? await collectGarbage(root) : undefined;
   clearDirty(root); // every object on disk is now known to the catalog
   return {
+    skipped: false,
     snapshot: name,
     path: final,
     files: res.totals.files,
