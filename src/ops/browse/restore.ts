@@ -38,6 +38,8 @@ import { Limiter, allSettledOrThrow } from '../../util/limit.js';
 import { lstatOrUndefined } from '../../util/fs.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+/** Files and symlinks of one folder restored at a time (and catalog entries read per page). */
+const LEAF_PAGE = 1024;
 
 export interface RestoreProgress {
   doneBytes: number;
@@ -174,16 +176,20 @@ async function makeFolder(ctx: Ctx, dest: Buffer): Promise<void> {
 
 /** Fill the folder `dest` with the tree of `guard` (the folder at `rel`), then give it `meta`. */
 async function putDir(ctx: Ctx, dest: Buffer, meta: EntryMeta, guard: TreeGuard, rel: Buffer): Promise<void> {
-  const children = ctx.root.catalog.treeEntries(guard.tree);
-  for (const child of children) assertSafeName(child.name, `tree ${guard.tree}`);
-  // Files and symlinks of a folder concurrently (I/O latency dominates small files); subfolders
-  // one after another, depth first, so memory follows depth, not tree size.
-  await allSettledOrThrow(
-    children.filter((c) => c.kind !== Kind.Dir),
-    (child) => ctx.limiter.run(() => putLeaf(ctx, joinPath(dest, child.name), child, showName(joinPath(rel, child.name)))),
-  );
-  for (const child of children) {
-    if (child.kind !== Kind.Dir) continue;
+  // Files and symlinks of a folder concurrently, a page of entries at a time (I/O latency
+  // dominates small files); subfolders after them, one after another, depth first, so memory
+  // follows depth and a page, not tree or folder size.
+  const subfolders: Entry[] = [];
+  let page: Entry[] = [];
+  const putPage = () =>
+    allSettledOrThrow(page.splice(0), (child) => ctx.limiter.run(() => putLeaf(ctx, joinPath(dest, child.name), child, showName(joinPath(rel, child.name)))));
+  for (const child of ctx.root.catalog.treeEntriesPaged(guard.tree, LEAF_PAGE)) {
+    assertSafeName(child.name, `tree ${guard.tree}`);
+    if (child.kind === Kind.Dir) subfolders.push(child);
+    else if (page.push(child) >= LEAF_PAGE) await putPage();
+  }
+  await putPage();
+  for (const child of subfolders) {
     const childRel = joinPath(rel, child.name);
     const inner = guard.enter(child.subtree, childRel); // a cycle or absurd depth: UNSAFE_PATH, before anything is made
     const childDest = joinPath(dest, child.name);
