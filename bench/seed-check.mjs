@@ -68,7 +68,7 @@ function rotate(script, args) {
   if (r.status !== 0) throw new Error(`${path.basename(script)} exited ${r.status}: ${r.stderr.trim().split('\n').at(-1)}`);
 }
 
-/** Returns undefined when the two agree, a one-line difference otherwise; throws Skip when there is no reference. */
+/** {} when the two agree, { difference } (one line) when not, { skipped } when there is no reference. */
 export function checkSeed(scratch) {
   if (!fs.existsSync(REFERENCE)) return { skipped: `no reference script at ${REFERENCE}: seed-rotate.sh not compared with it` };
   const base = fs.mkdtempSync(path.join(scratch, 'seed-check-'));
