@@ -9,7 +9,7 @@ import { copyTree, generate, generateMillion, generateOneFolder, mutate } from '
 import { parseArgs } from './options.mjs';
 import { report, writeInto } from './report.mjs';
 import { checkSeed } from './seed-check.mjs';
-import { CLI, dirtyKiB, du, freeBytes, has, hasCommand, hasGnuTime, loadAverage, need, restic, rm, run, seed, sleep, snap, syncBefore } from './tools.mjs';
+import { CLI, dirtyKiB, du, freeBytes, has, hasCommand, hasGnuTime, loadAverage, need, restic, rm, run, seed, sleep, snap, syncBefore, TMPFS_MAGIC } from './tools.mjs';
 import { uncheckedCli } from './unchecked-cli.mjs';
 
 const SIZES = {
@@ -26,6 +26,13 @@ const median = (xs) => {
 
 function catalogBytes(root) {
   return ['catalog.db', 'catalog.db-wal'].map((f) => path.join(root, '.snap', f)).filter((f) => fs.existsSync(f)).reduce((n, f) => n + fs.statSync(f).size, 0);
+}
+
+/** Whether the work folder has `bytes` free; says so in one line when not (the part is skipped). */
+function roomFor(what, bytes, o) {
+  if (freeBytes(o.work) >= bytes) return true;
+  console.error(`bench: skipping ${what}: needs ~${(bytes / 2 ** 30).toFixed(1)} GiB free in ${o.work}, has ${(freeBytes(o.work) / 2 ** 30).toFixed(1)} GiB`);
+  return false;
 }
 
 /** Make the pristine copy of a dataset once; later runs reuse it. */
@@ -47,11 +54,7 @@ function prepare(base, label, make) {
  * gc; materialize. `dirty` adds the no-change take beside another process's unwritten data.
  */
 function benchSet(set, base, pristine, meta, o, { objectCheck, dirty }) {
-  const need = meta.bytes * 6 + (dirty ? DIRTY_BYTES : 0); // pristine, source, 3 roots, restic
-  if (freeBytes(o.work) < need) {
-    console.error(`bench: skipping ${set}: needs ~${(need / 2 ** 30).toFixed(1)} GiB free in ${o.work}, has ${(freeBytes(o.work) / 2 ** 30).toFixed(1)} GiB`);
-    return undefined;
-  }
+  if (!roomFor(set, meta.bytes * 6 + (dirty ? DIRTY_BYTES : 0), o)) return undefined; // pristine, source, 3 roots, restic
   const samples = {};
   const add = (k, v) => (samples[k] ??= []).push(v);
   const withRestic = has('restic');
@@ -193,7 +196,10 @@ function oneFolder(count, o) {
 function million(o) {
   const base = path.join(o.work, 'million');
   const src = path.join(base, 'src');
-  if (!fs.existsSync(path.join(base, 'ok'))) {
+  // Each tiny file takes a block, twice (the source and its object): ~8 GiB of RAM on a tmpfs.
+  const made = fs.existsSync(path.join(base, 'ok'));
+  if (!roomFor('the 1,000,000-file run', (made ? 1 : 2) * 1e6 * fs.statfsSync(o.work).bsize * 1.1, o)) return undefined;
+  if (!made) {
     rm(base);
     process.stderr.write('bench: generating 1,000,000 tiny files...\n');
     generateMillion(src);
@@ -250,7 +256,7 @@ if (!hasGnuTime) console.error('bench: GNU time not found at /usr/bin/time: peak
 for (const t of o.trees) if (!fs.statSync(t, { throwIfNoEntry: false })?.isDirectory()) (console.error(`bench: --tree ${t} is not a folder`), process.exit(2));
 fs.mkdirSync(o.work, { recursive: true });
 syncBefore(o.work);
-const isTmpfs = fs.statfsSync(o.work).type === 0x01021994;
+const isTmpfs = fs.statfsSync(o.work).type === TMPFS_MAGIC;
 
 const seedCheck = checkSeed(o.work);
 if (seedCheck.difference) {

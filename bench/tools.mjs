@@ -61,10 +61,15 @@ export function dirtyKiB() {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Free bytes for an unprivileged writer in the file system holding dir. */
+export const TMPFS_MAGIC = 0x01021994;
+
+/** Free bytes for a writer in the file system holding dir; on a tmpfs, no more than the free RAM. */
 export function freeBytes(dir) {
   const s = fs.statfsSync(dir);
-  return s.bavail * s.bsize;
+  const free = s.bavail * s.bsize;
+  if (s.type !== TMPFS_MAGIC) return free;
+  const m = /^MemAvailable:\s+(\d+) kB/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
+  return m ? Math.min(free, Number(m[1]) * 1024) : free;
 }
 
 export const loadAverage = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(', ');
