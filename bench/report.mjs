@@ -54,7 +54,7 @@ function setTable(r) {
   const [lo, hi] = r.cpSpread;
   const row = (...cells) => `| ${cells.join(' | ')} |`;
   return [
-    `### ${r.set}: ${r.files.toLocaleString('en')} files, ${fmtB(r.bytes)}`,
+    `#### ${r.set}: ${r.files.toLocaleString('en')} files, ${fmtB(r.bytes)}`,
     '',
     row('case', 'linksnap', 'seed script', 'rsync --link-dest', 'restic', 'floor: cp -a', 'floor: cp -al', 'floor: walk'),
     row('---', '---', '---', '---', '---', '---', '---', '---'),
@@ -84,14 +84,14 @@ export function report({ command, machine, work, runs, results, folders, million
   for (const f of folders) {
     const m = f.med;
     const labels = ['first take', 'no-change take', 'verify --quick'];
-    lines.push(`### one folder of ${f.count.toLocaleString('en')} files`, '', '| command | time | peak RSS |', '|---|---|---|');
+    lines.push(`#### one folder of ${f.count.toLocaleString('en')} files`, '', '| command | time | peak RSS |', '|---|---|---|');
     for (const l of labels) lines.push(`| ${l} | ${fmtS(m[`${l} s`])} | ${fmtB((m[`${l} rss`] ?? 0) * 1024)} |`);
     lines.push('');
     const peak = Math.max(...labels.map((l) => mb(m[`${l} rss`]) ?? 0));
     targets.push([`peak RSS, one folder of ${f.count.toLocaleString('en')} files`, `≤ ${RSS_LIMIT_MB} MB`, `${peak.toFixed(0)} MB`, peak <= RSS_LIMIT_MB]);
   }
   if (million) {
-    lines.push('### 1,000,000 files: every command', '', '| command | time | peak RSS | ≤ 300 MB? |', '|---|---|---|---|');
+    lines.push('#### 1,000,000 files: every command', '', '| command | time | peak RSS | ≤ 300 MB? |', '|---|---|---|---|');
     for (const [k, v] of Object.entries(million)) {
       const x = mb(v.rssKiB);
       lines.push(v.error ? `| ${k} | failed: ${v.error} | | |` : `| ${k} | ${fmtS(v.seconds)} | ${x === undefined ? 'n/a' : `${x.toFixed(0)} MB`} | ${x === undefined ? 'n/a' : x <= RSS_LIMIT_MB ? 'yes' : '**no**'} |`);
