@@ -52,8 +52,9 @@ function prepare(base, label, make) {
  * One dataset: first, no-change and 1 %-mutated runs of linksnap, the seed script, rsync
  * --link-dest and restic backup; the floors; verify against a walk of the root and restic check;
  * gc; materialize. `dirty` adds the no-change take beside another process's unwritten data.
+ * `onRun` gets the medians so far after every run.
  */
-function benchSet(set, base, pristine, meta, o, { objectCheck, dirty }) {
+function benchSet(set, base, pristine, meta, o, { objectCheck, dirty }, onRun) {
   if (!roomFor(set, meta.bytes * 6 + (dirty ? DIRTY_BYTES : 0), o)) return undefined; // pristine, source, 3 roots, restic
   const samples = {};
   const add = (k, v) => (samples[k] ??= []).push(v);
@@ -61,6 +62,11 @@ function benchSet(set, base, pristine, meta, o, { objectCheck, dirty }) {
   const unchecked = objectCheck ? uncheckedCli(base) : undefined;
   if (objectCheck && !unchecked) console.error('bench: cannot find the object check in dist/store/source-scan.js; its cost is not measured');
   const notes = new Set();
+  const summary = (runs) => {
+    const cpA = samples['cp -a'];
+    const med = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+    return { set, runs, files: meta.files, bytes: meta.bytes, med, cpSpread: [Math.min(...cpA), Math.max(...cpA)], notes: [...notes] };
+  };
   const seedRun = (root) => {
     const r = seed(root);
     if (r.status !== 0) notes.add(`the seed script's rsync -aLk exited ${r.status} (a partial transfer: dangling symlinks under -L, or vanished files); its snapshots are kept, as the original script's were`);
@@ -152,10 +158,9 @@ function benchSet(set, base, pristine, meta, o, { objectCheck, dirty }) {
     add('disk linksnap', du(L));
     add('store bytes', du(path.join(L, '.snap/objects')));
     rm(w);
+    onRun(summary(rep));
   }
-  const med = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
-  const cpA = samples['cp -a'];
-  return { set, files: meta.files, bytes: meta.bytes, med, cpSpread: [Math.min(...cpA), Math.max(...cpA)], notes: [...notes] };
+  return summary(o.runs);
 }
 
 /** Every file in one folder: time and peak RSS of a first and a no-change take and verify --quick. */
@@ -269,7 +274,7 @@ const load = [loadAverage()];
 const results = [];
 const folders = [];
 let mil;
-/** Print and write what is measured so far, after every dataset: a stopped run keeps its sets. */
+/** Print and write what is measured so far. */
 function publish(final) {
   const md = report({
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
@@ -286,19 +291,25 @@ function publish(final) {
     console.error(`bench: wrote ${o.write}`);
   }
 }
+/** One dataset, its medians published after every run (a stopped run keeps its finished runs). */
+function measure(set, base, pristine, meta, parts) {
+  const at = results.length;
+  results[at] = benchSet(set, base, pristine, meta, o, parts, (partial) => {
+    results[at] = partial;
+    publish(false);
+  });
+}
 for (const set of o.sets.filter((s) => s !== 'one-folder')) {
   const count = SIZES[o.scale][set];
   const base = path.join(o.work, `${set}-${count}`);
   const { pristine, meta } = prepare(base, `the ${set} dataset (${count} files)`, (dir) => generate(dir, set, count));
   // tmpfs has no write-back: there, unwritten data costs nothing to anyone.
-  results.push(benchSet(set, base, pristine, meta, o, { objectCheck: set === 'small', dirty: o.dirty && set === 'small' && !isTmpfs }));
-  publish(false);
+  measure(set, base, pristine, meta, { objectCheck: set === 'small', dirty: o.dirty && set === 'small' && !isTmpfs });
 }
 if (o.trees.length) {
   const base = path.join(o.work, `tree-${o.trees.map((t) => t.replace(/\W+/g, '_')).join('+')}`);
   const { pristine, meta } = prepare(base, `a copy of ${o.trees.join(' + ')}`, (dir) => copyTree(dir, o.trees));
-  results.push(benchSet(`tree ${o.trees.join(' + ')}`, base, pristine, meta, o, { objectCheck: false, dirty: false }));
-  publish(false);
+  measure(`tree ${o.trees.join(' + ')}`, base, pristine, meta, { objectCheck: false, dirty: false });
 }
 if (o.sets.includes('one-folder')) {
   folders.push(oneFolder(SIZES[o.scale]['one-folder'], o));

@@ -47,14 +47,14 @@ function setTargets(r) {
   return t;
 }
 
-function setTable(r) {
+function setTable(r, runs) {
   const m = r.med;
   const rss = Object.entries(m).filter(([k, v]) => k.startsWith('rss ') && v !== undefined);
   const peak = rss.length ? rss.reduce((a, b) => (b[1] > a[1] ? b : a)) : undefined;
   const [lo, hi] = r.cpSpread;
   const row = (...cells) => `| ${cells.join(' | ')} |`;
   return [
-    `#### ${r.set}: ${r.files.toLocaleString('en')} files, ${fmtB(r.bytes)}`,
+    `#### ${r.set}: ${r.files.toLocaleString('en')} files, ${fmtB(r.bytes)}${r.runs < runs ? ` (${r.runs} of ${runs} runs so far)` : ''}`,
     '',
     row('case', 'linksnap', 'seed script', 'rsync --link-dest', 'restic', 'floor: cp -a', 'floor: cp -al', 'floor: walk'),
     row('---', '---', '---', '---', '---', '---', '---', '---'),
@@ -80,7 +80,7 @@ function setTable(r) {
 export function report({ command, machine, work, runs, results, folders, million }) {
   const targets = results.flatMap(setTargets);
   const lines = [];
-  for (const r of results) lines.push(...setTable(r));
+  for (const r of results) lines.push(...setTable(r, runs));
   for (const f of folders) {
     const m = f.med;
     const labels = ['first take', 'no-change take', 'verify --quick'];
