@@ -115,10 +115,11 @@ export function report({ command, machine, work, runs, results, folders, million
 /** Replace the block between <!-- bench:KIND:start --> and <!-- bench:KIND:end --> (appended if absent). */
 export function writeInto(file, kind, md) {
   const doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const start = `<!-- bench:${kind}:start -->`;
-  const end = `<!-- bench:${kind}:end -->`;
+  // Markers count only on a line of their own (the page may quote them in its text).
+  const start = `\n<!-- bench:${kind}:start -->\n`;
+  const end = `\n<!-- bench:${kind}:end -->\n`;
   const i = doc.indexOf(start);
-  const j = doc.indexOf(end);
-  const next = i >= 0 && j > i ? `${doc.slice(0, i + start.length)}\n${md}\n${doc.slice(j)}` : `${doc.trimEnd()}\n\n${start}\n${md}\n${end}\n`;
+  const j = doc.indexOf(end, i);
+  const next = i >= 0 && j > i ? `${doc.slice(0, i + start.length)}${md}${doc.slice(j)}` : `${doc.trimEnd()}\n${start}${md}${end}`;
   fs.writeFileSync(file, next);
 }
