@@ -18,12 +18,11 @@ export function registerPull(program: Command): void {
     .option('--concurrency <n>', 'blobs downloaded at once', positiveInt('--concurrency'), DEFAULT_CONCURRENCY)
     .option('--wait <seconds>', 'wait this long for another run to release the lock', nonNegativeNumber('--wait'), 10)
     .option('--limit-download <KiB/s>', 'download at most this many KiB per second, all blobs together', positiveInt('--limit-download'))
-    .option('--limit-upload <KiB/s>', 'upload at most this many KiB per second (pull uploads nothing but requests)', positiveInt('--limit-upload'))
     .option('--json', 'print a JSON summary on stdout')
     .option('-q, --quiet', 'no summary on stderr')
     .addHelpText('after', '\nAn interrupted pull can be run again: contents already in place are checked and reused.\nSee docs/replicas.md.');
   addSecretOptions(cmd).action(
-      action(async (url: string, rootArg: string, snapshots: string[], o: SecretFlags & { endpoint?: string; concurrency: number; wait: number; limitDownload?: number; limitUpload?: number; json?: boolean; quiet?: boolean }) => {
+      action(async (url: string, rootArg: string, snapshots: string[], o: SecretFlags & { endpoint?: string; concurrency: number; wait: number; limitDownload?: number; json?: boolean; quiet?: boolean }) => {
         const progress = startProgress({ label: 'pull', itemName: 'blobs', quiet: o.quiet || o.json });
         let r;
         try {
@@ -35,7 +34,6 @@ export function registerPull(program: Command): void {
             waitMs: o.wait * 1000,
             secret: secretProvider(o),
             limitDownloadKiB: o.limitDownload,
-            limitUploadKiB: o.limitUpload,
             onProgress: (p) => progress.update({ doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneBlobs, totalItems: p.totalBlobs }),
           });
         } finally {

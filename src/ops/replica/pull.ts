@@ -75,9 +75,8 @@ export interface PullOptions {
   onProgress?: (p: TransferProgress) => void;
   /** Asked for the passphrase or key file only when the replica is encrypted. */
   secret?: SecretProvider;
-  /** KiB/s for all downloads (and uploads) of this pull together. */
+  /** KiB/s for all downloads of this pull together. */
   limitDownloadKiB?: number;
-  limitUploadKiB?: number;
 }
 
 export interface PullResult {
@@ -102,7 +101,7 @@ export async function pull(urlArg: string, rootArg: string, opts: PullOptions = 
   if (!rootArg) throw new SnapError('USAGE', 'missing <root> argument');
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new SnapError('USAGE', `--concurrency must be a positive integer, got ${concurrency}`);
-  const client = new ReplicaClient(r, { endpoint: opts.endpoint, uploadLimit: bucketFor(opts.limitUploadKiB), downloadLimit: bucketFor(opts.limitDownloadKiB) });
+  const client = new ReplicaClient(r, { endpoint: opts.endpoint, downloadLimit: bucketFor(opts.limitDownloadKiB) });
   let checked: { dir: string; file: string } | undefined;
   try {
     await client.checkBucket();
