@@ -7,6 +7,8 @@
 // The set is bench/dataset.mjs `generate(dir, 'small', files)`. Each run pushes to two fresh
 // prefixes, plain first then encrypted, then the other way round on the next run; the report is
 // the median of each and their ratio. The encrypted push pays its real scrypt (2^17) once.
+// With GNU time installed, the pushing process's CPU time (user + system) is reported too: on a
+// shared machine it is steadier than the wall-clock time.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -65,21 +67,35 @@ async function startServer(dir) {
   return { endpoint: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) };
 }
 
+const hasGnuTime = fs.existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-f', '%U', 'true']).status === 0;
+
 function run(args, env) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const cpuFile = path.join(os.tmpdir(), `linksnap-bench-cpu-${process.pid}`);
+    const cmd = hasGnuTime ? ['/usr/bin/time', ['-o', cpuFile, '-f', '%U %S', process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+    const child = spawn(cmd[0], cmd[1], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`snap ${args.join(' ')} exited ${code}`));
-      resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, json: out ? JSON.parse(out) : undefined });
+      let cpu;
+      if (hasGnuTime) {
+        const [u, s] = fs.readFileSync(cpuFile, 'utf8').trim().split(/\s+/).map(Number);
+        cpu = u + s;
+        fs.rmSync(cpuFile, { force: true });
+      }
+      resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, cpu, json: out ? JSON.parse(out) : undefined });
     });
   });
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
@@ -99,6 +115,7 @@ async function main() {
     LINKSNAP_STATE_DIR: path.join(o.work, 'state'),
   };
   const times = { plain: [], encrypted: [] };
+  const cpu = { plain: [], encrypted: [] };
   let blobs = 0;
   try {
     for (let i = 0; i < o.runs; i++) {
@@ -109,7 +126,8 @@ async function main() {
         const r = await run(args, env);
         blobs = r.json.uploadedBlobs;
         times[kind].push(r.seconds);
-        console.error(`replica-push: run ${i + 1} ${kind}: ${r.seconds.toFixed(1)} s (${r.json.uploadedBlobs} blobs, ${(r.json.uploadedBytes / 2 ** 20).toFixed(0)} MiB)`);
+        if (r.cpu !== undefined) cpu[kind].push(r.cpu);
+        console.error(`replica-push: run ${i + 1} ${kind}: ${r.seconds.toFixed(1)} s${r.cpu !== undefined ? `, ${r.cpu.toFixed(1)} s CPU` : ''} (${r.json.uploadedBlobs} blobs, ${(r.json.uploadedBytes / 2 ** 20).toFixed(0)} MiB)`);
       }
     }
   } finally {
@@ -117,7 +135,19 @@ async function main() {
   }
   const plain = median(times.plain);
   const encrypted = median(times.encrypted);
-  const result = { files: o.files, blobs, runs: o.runs, plainSeconds: plain, encryptedSeconds: encrypted, ratio: encrypted / plain, cpus: os.cpus().length, node: process.version };
+  const cpuOf = (k) => (cpu[k].length ? median(cpu[k]) : undefined);
+  const result = {
+    files: o.files,
+    blobs,
+    runs: o.runs,
+    plainSeconds: plain,
+    encryptedSeconds: encrypted,
+    ratio: encrypted / plain,
+    ...(hasGnuTime ? { plainCpuSeconds: cpuOf('plain'), encryptedCpuSeconds: cpuOf('encrypted'), cpuRatio: cpuOf('encrypted') / cpuOf('plain') } : {}),
+    cpus: os.cpus().length,
+    loadAverage: os.loadavg()[0],
+    node: process.version,
+  };
   console.log(JSON.stringify(result, null, 2));
   fs.rmSync(o.work, { recursive: true, force: true });
 }

@@ -117,7 +117,8 @@ async function blobKeys(url: string): Promise<string[]> {
     .map((f) => `${blobsPrefix(u)}${f.slice('blobs/'.length, -'._S3rver_object'.length)}`);
 }
 
-describe.skipIf(!!process.env.LINKSNAP_TEST_S3_BUCKET)('encrypted replicas (CLI)', () => {
+// Each test runs the CLI 5 to 15 times (a process each, with its start-up and scrypt).
+describe.skipIf(!!process.env.LINKSNAP_TEST_S3_BUCKET)('encrypted replicas (CLI)', { timeout: 240_000 }, () => {
   it('a plain replica shows contents, names and hashes (the scan below can fail)', async () => {
     const { root, contents } = source(1);
     await take(root, { now: steppingClock() });
@@ -153,7 +154,7 @@ describe.skipIf(!!process.env.LINKSNAP_TEST_S3_BUCKET)('encrypted replicas (CLI)
     expect(v.code).toBe(0);
 
     const target = path.join(tempDir(), 'restored');
-    const pl = await snap(['pull', url, target, '-q']);
+    const pl = await snap(['pull', url, target, '-q', '--limit-download', '100000']);
     expect(pl.stderr).toBe('');
     expect(pl.code).toBe(0);
     const snapName = fs.readdirSync(root).find((n) => /^\d{4}-/.test(n))!;
@@ -291,6 +292,10 @@ describe.skipIf(!!process.env.LINKSNAP_TEST_S3_BUCKET)('encrypted replicas (CLI)
     // A machine that never saw the newer state cannot tell (documented): it sees the old replica.
     const fresh = await snap(['verify', url, '-q'], { LINKSNAP_STATE_DIR: tempDir('other-machine-') });
     expect(fresh.code).toBe(0);
+    // and push refuses to build on the replayed state
+    const push = await snap(['push', root, url, '--encrypt', '-q']);
+    expect(push.code).toBe(6);
+    expect(push.stderr.split('\n')[0]).toMatch(/older state was put back/);
 
     // The current HEAD with the old catalog's bytes under the current catalog's name.
     await s3.overwrite(headKey(u), newHead);
