@@ -25,8 +25,11 @@ export function addSecretOptions(cmd: Command): Command {
     .option('--key-file <path>', 'encrypted replicas: open it with this key file (32 or more random bytes) instead of a passphrase');
 }
 
-/** Read a line from the terminal without echoing it; undefined when there is no terminal. */
-async function promptHidden(question: string): Promise<Buffer | undefined> {
+/**
+ * Read one line per question from the terminal without echoing it (all in one raw-mode session,
+ * so a line typed ahead is kept for the next question); undefined when there is no terminal.
+ */
+async function promptHidden(questions: string[]): Promise<Buffer[] | undefined> {
   let fd: number;
   try {
     fd = fs.openSync('/dev/tty', 'r+');
@@ -36,19 +39,26 @@ async function promptHidden(question: string): Promise<Buffer | undefined> {
     throw e;
   }
   const input = new tty.ReadStream(fd);
-  fs.writeSync(fd, question);
   input.setRawMode(true);
   try {
-    return await new Promise<Buffer>((resolve, reject) => {
-      const bytes: number[] = [];
+    return await new Promise<Buffer[]>((resolve, reject) => {
+      const answers: Buffer[] = [];
+      let line: number[] = [];
+      const ask = () => fs.writeSync(fd, (answers.length ? '\n' : '') + questions[answers.length]!);
+      ask();
       input.on('data', (chunk: Buffer) => {
         for (const b of chunk) {
-          if (b === 0x0d || b === 0x0a) return resolve(Buffer.from(bytes));
-          if (b === 0x03) return reject(new SnapError('USAGE', 'cancelled'));
-          if (b === 0x7f || b === 0x08) bytes.pop();
-          else bytes.push(b);
+          if (b === 0x03 || b === 0x04) return reject(new SnapError('USAGE', 'cancelled; nothing was written'));
+          if (b === 0x0d || b === 0x0a) {
+            answers.push(Buffer.from(line));
+            line = [];
+            if (answers.length === questions.length) return resolve(answers);
+            ask();
+          } else if (b === 0x7f || b === 0x08) line.pop();
+          else line.push(b);
         }
       });
+      input.on('end', () => reject(new SnapError('USAGE', 'the terminal closed before a passphrase was typed')));
       input.on('error', reject);
     });
   } finally {
@@ -60,12 +70,11 @@ async function promptHidden(question: string): Promise<Buffer | undefined> {
 
 /** Ask on the terminal (twice for a new one), or fail naming the ways to give a secret. */
 async function askSecret(question: string, confirm: boolean, url: string): Promise<Secret> {
-  const typed = await promptHidden(question);
+  const typed = await promptHidden(confirm ? [question, 'the same passphrase again: '] : [question]);
   if (typed === undefined) throw new SnapError('BAD_KEY', `${url} needs a passphrase: ${NO_SECRET_HINT}`);
-  const s = passphrase(typed, 'the terminal');
-  if (confirm) {
-    const again = await promptHidden('the same passphrase again: ');
-    if (!again || !passphrase(again, 'the terminal').value.equals(s.value)) throw new SnapError('BAD_KEY', 'the two passphrases differ; nothing was written');
+  const s = passphrase(typed[0]!, 'the terminal');
+  if (confirm && !passphrase(typed[1]!, 'the terminal').value.equals(s.value)) {
+    throw new SnapError('BAD_KEY', 'the two passphrases differ; nothing was written');
   }
   return s;
 }
