@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'UNSAFE_STORE' // a store folder (.snap, objects, tmp, staging, trash, a fan-out) is a symlink, not a folder, or someone else's
   | 'EXISTS' // a destination exists and --force was not given
   | 'SOURCE_SHRANK' // .latest is empty or lost too much of the last snapshot (take.max-shrink); nothing was stored
-  | 'CROSS_DEVICE'; // hard links are impossible (EXDEV) where they are required
+  | 'CROSS_DEVICE' // hard links are impossible (EXDEV) where they are required
+  | 'BAD_KEY'; // an encrypted replica's passphrase or key file is missing or opens none of its keys
 
 export class SnapError extends Error {
   readonly code: ErrorCode;

@@ -35,6 +35,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'NOT_A_STORE':
     case 'EXISTS':
     case 'SOURCE_SHRANK': // like a missing .latest: the source is not what it should be
+    case 'BAD_KEY': // bad input: the wrong passphrase or key file
       return EXIT.USAGE;
     case 'LOCKED':
       return EXIT.LOCKED;

@@ -22,6 +22,7 @@ import { registerStats } from './commands/stats.js';
 import { registerInit } from './commands/init.js';
 import { registerVerify } from './commands/verify.js';
 import { registerMaterialize } from './commands/materialize.js';
+import { registerKey } from './commands/key.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerStats(program);
   registerVerify(program);
   registerMaterialize(program);
+  registerKey(program);
   // Every subcommand reports usage errors with exit code 2, like the top level.
   for (const cmd of program.commands) cmd.exitOverride();
   program.exitOverride();
