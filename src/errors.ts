@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'UNSAFE_STORE' // a store folder (.snap, objects, tmp, staging, trash, a fan-out) is a symlink, not a folder, or someone else's
   | 'EXISTS' // a destination exists and --force was not given
   | 'SOURCE_SHRANK' // .latest is empty or lost too much of the last snapshot (take.max-shrink); nothing was stored
+  | 'HOOK_FAILED' // a take's hooks.pre command failed or timed out; nothing was taken
   | 'CROSS_DEVICE'; // hard links are impossible (EXDEV) where they are required
 
 export class SnapError extends Error {

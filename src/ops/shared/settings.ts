@@ -90,6 +90,16 @@ export const durationKind: SettingKind<number> = {
   },
 };
 
+/** A duration longer than zero (a timeout). */
+export const positiveDurationKind: SettingKind<number> = {
+  ...durationKind,
+  what: 'a duration longer than zero such as 90s, 10m or 1h',
+  parse: (text) => {
+    const ms = durationKind.parse(text);
+    return ms !== undefined && ms > 0 ? ms : undefined;
+  },
+};
+
 /** Free text on one line (a command, a pattern), not empty. */
 export const textKind: SettingKind<string> = {
   what: 'text on one line',
@@ -114,6 +124,11 @@ export const SETTINGS = {
     default: 50,
     description: "refuse a take whose source lost more than this % of the last snapshot's files or bytes; 100 turns it off",
   },
+  // The take's hooks (docs/operations.md, "Hooks"): shell commands run with /bin/sh -c.
+  'hooks.pre': { kind: textKind, description: 'command run before the take reads .latest (it may fill it); if it fails, nothing is taken' },
+  'hooks.post': { kind: textKind, description: 'command run after the snapshot is published and rotation is done (gets LINKSNAP_SNAPSHOT)' },
+  'hooks.failure': { kind: textKind, description: 'command run when a take fails (gets LINKSNAP_EXIT and LINKSNAP_ERROR)' },
+  'hooks.timeout': { kind: positiveDurationKind, default: 3_600_000, description: 'how long each hook may run before it is killed' },
 } satisfies Record<string, Setting<number> | Setting<boolean> | Setting<string>>;
 
 export type SettingKey = keyof typeof SETTINGS;
