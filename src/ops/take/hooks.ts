@@ -6,6 +6,8 @@
  *   (LINKSNAP_SNAPSHOT for post; LINKSNAP_EXIT and LINKSNAP_ERROR for failure).
  * - Output: the hook's stdout and stderr both go to our stderr, so `take --json` and the path
  *   printed as the last stdout line stay clean, and cron mails what a hook says.
+ * - A hook that fails, times out or cannot be started is an outcome (ok: false), never an
+ *   exception: take.ts decides what it means (pre: nothing is taken; post: a warning).
  * - Time: `hooks.timeout` (default 1h) bounds each. A hook runs in its own process group, so a
  *   timeout stops the shell and everything it started: SIGTERM, then SIGKILL after 5 s.
  */
@@ -64,7 +66,7 @@ function describe(hook: HookName, status: number | null, signal: NodeJS.Signals 
 /** Run one hook to its end (or its timeout); a hook that fails is an outcome, not an exception. */
 export function runHook(hook: HookName, command: string, env: Record<string, string>, timeoutMs: number): Promise<HookOutcome> {
   const t0 = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], {
       stdio: ['ignore', 2, 2],
       env: { ...process.env, LINKSNAP_HOOK: hook, ...env },
@@ -77,9 +79,11 @@ export function runHook(hook: HookName, command: string, env: Record<string, str
       signalGroup(child.pid!, 'SIGTERM');
       killTimer = setTimeout(() => signalGroup(child.pid!, 'SIGKILL'), KILL_GRACE_MS);
     }, timeoutMs);
+    // Only when the shell itself cannot be started: a failed outcome like any other.
     child.on('error', (e) => {
       clearTimeout(timer);
-      reject(new SnapError('HOOK_FAILED', `hooks.${hook} could not be started: ${e.message}`, { cause: e }));
+      const message = `hooks.${hook} could not be started: ${e.message}`;
+      resolve({ hook, command, status: null, signal: null, timedOut: false, ok: false, message, seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
     });
     child.on('exit', (status, signal) => {
       clearTimeout(timer);
