@@ -52,36 +52,53 @@ describe('snap status (CLI)', () => {
     expect(snap('status', root, '--max-age', 'soon').code).toBe(2);
   });
 
-  it('the last take failing makes it unhealthy: a missing .latest, a refused shrink; a good take makes it healthy again', () => {
+  /** A root with one snapshot of four files. */
+  function rootWithSnapshot() {
     const { root, latest } = newRoot();
     for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(latest, `f${i}`), 'x');
     expect(snap('take', root).code).toBe(0);
+    return { root, latest };
+  }
 
+  it('a take that failed on a missing .latest makes it unhealthy; a good take makes it healthy again', () => {
+    const { root, latest } = rootWithSnapshot();
     fs.renameSync(latest, latest + '.away');
     expect(snap('take', root).code).toBe(2);
-    let s = statusJson(root);
+    const s = statusJson(root);
     expect(s.code).toBe(1);
     expect(s.j.lastTake).toMatchObject({ outcome: 'failed', errorCode: 'NO_LATEST', exitCode: 2, error: `${latest} does not exist` });
     expect(s.j.problems).toEqual([{ kind: 'take-failed', message: expect.stringMatching(/^the last take \(.*\) failed: .* does not exist$/) }]);
 
     fs.renameSync(latest + '.away', latest);
+    expect(snap('take', root).code).toBe(0);
+    expect(statusJson(root).code).toBe(0);
+  });
+
+  it('a refused shrink is a failed take', () => {
+    const { root, latest } = rootWithSnapshot();
     for (let i = 0; i < 4; i++) fs.rmSync(path.join(latest, `f${i}`));
     expect(snap('take', root).code).toBe(2); // refused: the source is empty
-    s = statusJson(root);
-    expect(s.j.lastTake).toMatchObject({ outcome: 'failed', errorCode: 'SOURCE_SHRANK' });
+    expect(statusJson(root).j.lastTake).toMatchObject({ outcome: 'failed', errorCode: 'SOURCE_SHRANK' });
     const human = snap('status', root);
+    expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/\nlast take: +failed at \S+ \(exit 2, SOURCE_SHRANK\): /);
+  });
 
-    fs.writeFileSync(path.join(latest, 'g'), 'y');
-    expect(snap('take', root, '--allow-shrink').code).toBe(0);
-    expect(statusJson(root).code).toBe(0);
-
-    // A failing hooks.pre is a failed take too.
+  it('a failing hooks.pre is a failed take', () => {
+    const { root } = rootWithSnapshot();
     expect(snap('config', root, 'hooks.pre=exit 4').code).toBe(0);
     expect(snap('take', root).code).toBe(7);
-    s = statusJson(root);
+    const s = statusJson(root);
     expect(s.code).toBe(1);
     expect(s.j.lastTake).toMatchObject({ outcome: 'failed', errorCode: 'HOOK_FAILED', exitCode: 7, error: 'hooks.pre exited with status 4; nothing was taken' });
+  });
+
+  it('a clean verify is recorded and keeps it healthy', () => {
+    const { root } = rootWithSnapshot();
+    expect(snap('verify', root, '--quick').code).toBe(0);
+    const s = statusJson(root);
+    expect(s.code).toBe(0);
+    expect(s.j.lastVerify).toMatchObject({ outcome: 'clean', tier: 'quick', snapshots: 1, damage: 0 });
   });
 
   it('the last verify finding damage makes it unhealthy', () => {
@@ -89,16 +106,11 @@ describe('snap status (CLI)', () => {
     fs.writeFileSync(path.join(latest, 'f'), 'content');
     const t = snap('take', root);
     expect(t.code).toBe(0);
-    expect(snap('verify', root).code).toBe(0);
-    let s = statusJson(root);
-    expect(s.code).toBe(0);
-    expect(s.j.lastVerify).toMatchObject({ outcome: 'clean', tier: 'full', snapshots: 1, damage: 0 });
-
     editInPlace(path.join(t.stdout.trim(), 'f'), 'CONTENT');
     expect(snap('verify', root).code).toBe(1);
-    s = statusJson(root);
+    const s = statusJson(root);
     expect(s.code).toBe(1);
-    expect(s.j.lastVerify).toMatchObject({ outcome: 'damage', tier: 'full' });
+    expect(s.j.lastVerify).toMatchObject({ outcome: 'damage', tier: 'full', snapshots: 1 });
     expect(s.j.problems.map((p: { kind: string }) => p.kind)).toEqual(['verify-damage']);
     const human = snap('status', root);
     expect(human.stdout).toMatch(/\nlast verify: +full at \S+, 1 snapshot: found 1 damage finding\n/);
