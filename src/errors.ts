@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'EXISTS' // a destination exists and --force was not given
   | 'SOURCE_SHRANK' // .latest is empty or lost too much of the last snapshot (take.max-shrink); nothing was stored
   | 'CROSS_DEVICE' // hard links are impossible (EXDEV) where they are required
+  | 'HOOK_FAILED' // a take's hooks.pre command failed or timed out; nothing was taken
   | 'BAD_KEY'; // an encrypted replica's passphrase or key file is missing or opens none of its keys
 
 export class SnapError extends Error {

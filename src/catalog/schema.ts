@@ -5,7 +5,7 @@
 import type { Db } from './sqlite.js';
 import { SnapError } from '../errors.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const V1 = `
 -- One row per snapshot. A row exists only for a complete snapshot (state 'complete') or one
@@ -129,7 +129,29 @@ DROP TABLE dir_cache;
 UPDATE internal SET key = 'quick_check.excludes' WHERE key = 'dir_cache.excludes';
 `;
 
-export const MIGRATIONS: Readonly<Record<number, string>> = { 1: V1, 2: V2, 3: V3 };
+// v4: the outcome of each take (ok, warnings, failed; failed ones too, written after their
+// rollback) and each verify, for `snap status` (src/catalog/run-queries.ts). Only the newest
+// rows per command are kept. Outcomes are plain text so later ones (a skipped take) need no
+// migration.
+const V4 = `
+CREATE TABLE runs (
+  id          INTEGER PRIMARY KEY,
+  command     TEXT    NOT NULL,  -- 'take' or 'verify'
+  started_ns  INTEGER NOT NULL,
+  finished_ns INTEGER NOT NULL,
+  outcome     TEXT    NOT NULL,  -- take: ok, warnings, failed; verify: clean, damage
+  snapshot    TEXT,              -- take: the snapshot it made
+  warnings    INTEGER NOT NULL DEFAULT 0,
+  error_code  TEXT,              -- a failed take: its SnapError code (the CLI maps it to an exit code)
+  error       TEXT,              -- a failed take: its one-line message; a warning of its hooks.post
+  tier        TEXT,              -- verify: quick, sample or full
+  snapshots   INTEGER,           -- verify: how many snapshots it checked
+  damage      INTEGER            -- verify: damage found and not repaired
+);
+CREATE INDEX runs_by_command ON runs (command, id);
+`;
+
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: V1, 2: V2, 3: V3, 4: V4 };
 
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;

@@ -19,6 +19,7 @@ import { registerDiff } from './commands/diff.js';
 import { registerLog } from './commands/log.js';
 import { registerFind } from './commands/find.js';
 import { registerStats } from './commands/stats.js';
+import { registerStatus } from './commands/status.js';
 import { registerInit } from './commands/init.js';
 import { registerVerify } from './commands/verify.js';
 import { registerMaterialize } from './commands/materialize.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerLog(program);
   registerFind(program);
   registerStats(program);
+  registerStatus(program);
   registerVerify(program);
   registerMaterialize(program);
   registerKey(program);

@@ -37,6 +37,10 @@ describe('take --skip-unchanged', () => {
 
     const json = JSON.parse(runCli(['take', root, '--skip-unchanged', '--json'], { env }).stdout);
     expect(json).toMatchObject({ skipped: true, snapshot: path.basename(newest), path: newest, rotated: [] });
+    // snap status sees a healthy night, and why.
+    const status = runCli(['status', root, '--json', '--max-age', '1h'], { env });
+    expect(status.code, status.stdout).toBe(0);
+    expect(JSON.parse(status.stdout).lastTake.outcome).toBe('skipped');
 
     // A change of content, or only of a folder's metadata, is a new snapshot.
     fs.writeFileSync(path.join(latest, 'a.txt'), 'one, edited');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { take } from '../../ops/take/take.js';
 import { action, processIo as io } from '../run.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitCodeOfError } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { nonNegativeNumber, positiveInt, repeatable } from '../options.js';
 import { excludeOption, excludesFor, noDefaultExcludesOption, type ExcludeCliOptions } from '../excludes-options.js';
@@ -9,7 +9,7 @@ import { boundariesOf, runTakeDryRun, startTakeProgress, type BoundaryCliOptions
 import { showName } from '../../util/paths.js';
 
 type TakeCliOptions = ExcludeCliOptions &
-  BoundaryCliOptions & { keep?: number; checksum?: boolean; allowShrink?: boolean; wait: number; json?: boolean; quiet?: boolean; verbose?: boolean; dryRun?: boolean; skipUnchanged?: boolean };
+  BoundaryCliOptions & { keep?: number; checksum?: boolean; allowShrink?: boolean; wait: number; json?: boolean; quiet?: boolean; verbose?: boolean; dryRun?: boolean; skipUnchanged?: boolean; hooks: boolean };
 
 export function registerTake(program: Command): void {
   program
@@ -23,7 +23,8 @@ export function registerTake(program: Command): void {
     .option('--json', 'print a JSON summary on stdout instead of the path')
     .option('-q, --quiet', 'no summary on stderr')
     .option('-v, --verbose', 'also list excluded paths and how many files were read')
-    .option('--dry-run', 'list what would be stored and what is excluded; change nothing (no store, no lock)')
+    .option('--dry-run', 'list what would be stored and what is excluded; change nothing (no store, no lock, no hooks)')
+    .option('--no-hooks', 'run none of the saved hooks (hooks.pre, hooks.post, hooks.failure) this time')
     .addOption(excludeOption())
     .addOption(noDefaultExcludesOption())
     .option('--one-file-system', 'do not descend into other file systems below .latest: a mount point is kept as an empty folder (saved: take.one-file-system)')
@@ -47,10 +48,18 @@ export function registerTake(program: Command): void {
             onBoundary,
             skipUnchanged: o.skipUnchanged,
             onFile: progress.onFile,
+            noHooks: !o.hooks,
+            exitCodeOf: exitCodeOfError,
+            // pre's failure is the take's error; post's is a warning below; failure's is said here.
+            onHook: (h) => {
+              if (h.hook === 'failure' && !h.ok) io.err(`snap: warning: ${h.message}\n`);
+            },
           }),
         );
         for (const w of r.warnings) io.err(`snap: warning: ${w.path}: ${w.message}\n`);
         if (r.warningCount > r.warnings.length) io.err(`snap: warning: ... and ${r.warningCount - r.warnings.length} more\n`);
+        const hookFailed = r.hooks.filter((h) => !h.ok);
+        for (const h of hookFailed) io.err(`snap: warning: ${h.message} (the snapshot ${r.snapshot} is complete)\n`);
         if (o.json) {
           io.out(
             toJson({
@@ -71,6 +80,7 @@ export function registerTake(program: Command): void {
               freedBytes: r.gc?.bytes ?? 0,
               warnings: r.warnings,
               warningCount: r.warningCount,
+              hooks: r.hooks.map(({ hook, status, signal, timedOut, ok, message, seconds }) => ({ hook, status, signal, timedOut, ok, message, seconds })),
               seconds: r.seconds,
             }),
           );
@@ -88,7 +98,7 @@ export function registerTake(program: Command): void {
           }
           io.out(r.path + '\n'); // last line of stdout, as the seed script prints its folder
         }
-        return r.warningCount > 0 ? EXIT.WARNINGS : EXIT.OK;
+        return r.warningCount > 0 || hookFailed.length > 0 ? EXIT.WARNINGS : EXIT.OK;
       }),
     );
 }

@@ -90,6 +90,16 @@ export const durationKind: SettingKind<number> = {
   },
 };
 
+/** A duration longer than zero (a timeout). */
+export const positiveDurationKind: SettingKind<number> = {
+  ...durationKind,
+  what: 'a duration longer than zero such as 90s, 10m or 1h',
+  parse: (text) => {
+    const ms = durationKind.parse(text);
+    return ms !== undefined && ms > 0 ? ms : undefined;
+  },
+};
+
 /** Free text on one line (a command, a pattern), not empty. */
 export const textKind: SettingKind<string> = {
   what: 'text on one line',
@@ -129,6 +139,11 @@ export const SETTINGS = {
   'take.exclude-caches': { kind: booleanKind, description: 'leave out the contents of folders holding a valid CACHEDIR.TAG (the tag file is kept)' },
   'take.exclude-if-present': { kind: nameListKind, description: 'leave out the contents of folders holding a file of one of these names (the marker is kept)' },
   'take.skip-unchanged': { kind: booleanKind, description: 'make no new snapshot (and rotate nothing) when nothing changed since the newest one' },
+  // The take's hooks (docs/operations.md, "Hooks"): shell commands run with /bin/sh -c.
+  'hooks.pre': { kind: textKind, description: 'command run before the take reads .latest (it may fill it); if it fails, nothing is taken' },
+  'hooks.post': { kind: textKind, description: 'command run after the snapshot is published and rotation is done (gets LINKSNAP_SNAPSHOT)' },
+  'hooks.failure': { kind: textKind, description: 'command run when a take fails (gets LINKSNAP_EXIT and LINKSNAP_ERROR)' },
+  'hooks.timeout': { kind: positiveDurationKind, default: 3_600_000, description: 'how long each hook may run before it is killed' },
 } satisfies Record<string, Setting<number> | Setting<boolean> | Setting<string> | Setting<string[]>>;
 
 export type SettingKey = keyof typeof SETTINGS;

@@ -12,6 +12,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { openRoot, lockRoot, resolveRoot, type Root } from '../shared/root.js';
+import type { LockHandle } from '../../catalog/lock.js';
 import { findSource } from '../shared/source.js';
 import { recover, emptyTrash } from '../shared/recover.js';
 import { SourceWalker, type WalkOptions } from './walker.js';
@@ -23,7 +24,7 @@ import { finishDir } from '../shared/place.js';
 import { rotate } from '../retention/rotate.js';
 import { collectGarbage, type GcResult } from '../retention/collect-garbage.js';
 import type { Warning } from '../shared/warnings.js';
-import { snapshotNameFor } from '../../store/layout.js';
+import { layoutFor, snapshotNameFor } from '../../store/layout.js';
 import { bootId } from '../../store/durability.js';
 import { nsToUtimeArg } from '../../store/times.js';
 import { SnapError, wrapFsError } from '../../errors.js';
@@ -40,6 +41,8 @@ import { resolveBoundaries, type BoundaryOptions } from './boundaries.js';
 import { readSetting } from '../shared/settings.js';
 import type { SnapshotRow } from '../../catalog/catalog.js';
 import type { EntryMeta } from '../../model/entry.js';
+import { hookSettings, preHookError, runHook, type HookName, type HookOutcome, type HookSettings } from './hooks.js';
+import { failureOf, nowNs, recordRunOn, recordRunWarningIn } from '../shared/run-record.js';
 
 export interface TakeOptions {
   /**
@@ -68,6 +71,12 @@ export interface TakeOptions {
   onFile?: WalkOptions['onFile'];
   /** Test seams (test/fault): called just before a source file is opened for reading. */
   testHooks?: WalkOptions['hooks'];
+  /** Run no hooks this time (`take --no-hooks`). */
+  noHooks?: boolean;
+  /** The exit code the caller will end with for an error: hooks.failure gets it as LINKSNAP_EXIT (default 1). */
+  exitCodeOf?: (e: unknown) => number;
+  /** Told when each hook ends (pre, post, failure). */
+  onHook?: (o: HookOutcome) => void;
 }
 
 export interface TakeResult {
@@ -92,6 +101,8 @@ export interface TakeResult {
   warningCount: number;
   rotated: string[];
   gc: GcResult | undefined;
+  /** The hooks that ran (pre, post); a failed post makes the take complete with a warning. */
+  hooks: HookOutcome[];
   seconds: number;
 }
 
@@ -166,6 +177,7 @@ async function skipTake(root: Root, walker: SourceWalker, durability: TakeDurabi
   root.catalog.commit();
   clearDirty(root); // every object on disk is known to the catalog
   return {
+    hooks: [],
     skipped: true,
     snapshot: newest.name,
     path: path.join(root.layout.root, newest.name),
@@ -191,25 +203,71 @@ export async function take(rootArg: string, opts: TakeOptions = {}): Promise<Tak
   const keep = opts.keep;
   if (keep !== undefined && (!Number.isInteger(keep) || keep < 1)) throw new SnapError('USAGE', `--keep must be a positive integer, got ${keep}`);
   const rootPath = resolveRoot(rootArg);
-  const source = findSource(rootPath); // before creating anything: a wrong root stays untouched
+  // Without a store there are no saved hooks that could fill .latest: check it before creating
+  // anything, so a wrong root stays untouched. With one, hooks.pre runs first (below).
+  if (!lexists(layoutFor(rootPath).store)) findSource(rootPath);
   const root = openRoot(rootPath, { create: true });
-  let lock;
-  try {
-    lock = lockRoot(root, 'take', opts.waitMs);
-    await recover(root);
-    // A run did not finish cleanly: objects it published may be unknown to the catalog (maybe
-    // half written before a power cut). Sweep them now — a full scan of the store, paid only
-    // after a crash or failure — so that every object file is trustworthy again (dirty.ts).
-    // The marker itself is set only when this take publishes its first object.
-    if (isDirty(root)) await collectGarbage(root, { sweepStrays: true });
-    const result = await takeLocked(root, source.real, keep, opts);
-    result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    return result;
-  } finally {
+  // --- hooks and run records (hooks.ts, docs/operations.md "Hooks" and "Health status") ---
+  let hooks: HookSettings | undefined;
+  const ran: HookOutcome[] = [];
+  const hook = async (name: HookName, command: string, env: Record<string, string>) => {
+    const o = await runHook(name, command, { LINKSNAP_ROOT: rootPath, ...env }, hooks!.timeoutMs);
+    ran.push(o);
+    opts.onHook?.(o);
+    return o;
+  };
+  const startedNs = nowNs();
+  let result: TakeResult | undefined;
+  let recordId: number | undefined;
+  let lock: LockHandle | undefined;
+  const unlock = async () => {
     lock?.release();
     root.close();
     await emptyTrash(root).catch(() => {}); // best effort; the next run retries
+  };
+  try {
+    hooks = opts.noHooks ? undefined : hookSettings(root.catalog.getConfig());
+    lock = lockRoot(root, 'take', opts.waitMs);
+    try {
+      await recover(root);
+      // A run did not finish cleanly: objects it published may be unknown to the catalog (maybe
+      // half written before a power cut). Sweep them now — a full scan of the store, paid only
+      // after a crash or failure — so that every object file is trustworthy again (dirty.ts).
+      // The marker itself is set only when this take publishes its first object.
+      if (isDirty(root)) await collectGarbage(root, { sweepStrays: true });
+      // hooks.pre runs under the lock and before .latest is looked at: it may create or fill it.
+      if (hooks?.pre) {
+        const pre = await hook('pre', hooks.pre, {});
+        if (!pre.ok) throw preHookError(pre, rootPath);
+      }
+      const source = findSource(rootPath);
+      result = await takeLocked(root, source.real, keep, opts);
+      result.hooks = ran;
+      recordId = recordRunOn(root.catalog, { command: 'take', startedNs, finishedNs: nowNs(), outcome: result.skipped ? 'skipped' : result.warningCount > 0 ? 'warnings' : 'ok', snapshot: result.snapshot, warnings: result.warningCount });
+    } catch (e) {
+      // Written after takeLocked's rollback: a failed take leaves this record and nothing else.
+      recordRunOn(root.catalog, { command: 'take', startedNs, finishedNs: nowNs(), outcome: 'failed', ...failureOf(e) });
+      throw e;
+    }
+  } catch (e) {
+    await unlock();
+    // Outside the lock, like post: a slow alert must not hold up the next run.
+    if (hooks?.failure) {
+      const exit = opts.exitCodeOf?.(e) ?? 1;
+      await hook('failure', hooks.failure, { LINKSNAP_EXIT: String(exit), LINKSNAP_ERROR: failureOf(e).error });
+    }
+    throw e;
   }
+  await unlock();
+  // After publish and rotation, outside the lock: a slow health-check ping does not hold up the
+  // next run, and the hook may run linksnap on this root itself (snap push, snap verify).
+  if (hooks?.post) {
+    const post = await hook('post', hooks.post, { LINKSNAP_SNAPSHOT: result.path, LINKSNAP_WARNINGS: String(result.warningCount) });
+    if (!post.ok && recordId !== undefined) recordRunWarningIn(root.layout.catalog, recordId, post.message);
+  }
+  // --- end of hooks and run records ---
+  result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return result;
 }
 
 async function takeLocked(root: Root, sourceDir: string, keep: number | undefined, opts: TakeOptions): Promise<TakeResult> {
@@ -321,6 +379,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     warningCount: walker.warnings.count,
     rotated,
     gc,
+    hooks: [],
     seconds: 0,
   };
 }
