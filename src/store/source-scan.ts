@@ -29,7 +29,7 @@ import { readRecord, recordHolds, recordName, recordOffsets } from '../model/qui
 import { objectKeyOf } from '../model/object-key.js';
 import { objectName } from './layout.js';
 import { objectInodeHolds } from './object-check.js';
-import { NameListBuilder, unpackNames } from '../util/name-list.js';
+import { listFolderNames, unpackNames } from '../util/name-list.js';
 import { markerIn, type FolderMarker } from './folder-markers.js';
 import { errnoCode, isFsError } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
@@ -148,33 +148,13 @@ function openFolder(f: FolderToOpen): number | string {
   return fd;
 }
 
-/**
- * Every name in an open folder, streamed: small folders as sorted Buffers, big ones packed; and
- * which of `markers` names it holds.
- */
+/** Every name in an open folder (util/name-list.ts), and which of `markers` it holds. */
 function listFolder(fd: number, chunked: boolean, markers: readonly FolderMarker[]): { listed: { names: Buffer[] } | { packed: Buffer; count: number }; markersSeen: Set<string> } {
-  // Node's types omit it, but opendir honours encoding 'buffer' (names stay bytes).
-  const dir = fs.opendirSync(fdPath(fd).toString('latin1'), { encoding: 'buffer', bufferSize: 256 } as unknown as fs.OpenDirOptions);
-  const small: Buffer[] = [];
-  let big: NameListBuilder | undefined;
   const markersSeen = new Set<string>();
-  try {
-    for (let d = dir.readSync(); d !== null; d = dir.readSync()) {
-      const name = d.name as unknown as Buffer;
-      for (const m of markers) if (m.name.equals(name)) markersSeen.add(name.toString('latin1'));
-      if (!big && (chunked || small.length >= SCAN_CHUNK)) {
-        big = new NameListBuilder();
-        for (const n of small) big.add(n);
-        small.length = 0;
-      }
-      if (big) big.add(name);
-      else small.push(name);
-    }
-  } finally {
-    dir.closeSync();
-  }
-  if (big) return { listed: { packed: big.sorted(), count: big.count }, markersSeen };
-  return { listed: { names: small.sort(Buffer.compare) }, markersSeen };
+  const onName = markers.length === 0 ? undefined : (name: Buffer) => {
+    for (const m of markers) if (m.name.equals(name)) markersSeen.add(name.toString('latin1'));
+  };
+  return { listed: listFolderNames(fdPath(fd), SCAN_CHUNK, chunked, onName), markersSeen };
 }
 
 /**

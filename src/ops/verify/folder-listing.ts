@@ -9,7 +9,7 @@
  * not a million Buffers on it (and the walk checks such a folder on its own, one snapshot at a time).
  */
 import fs from 'node:fs';
-import { NameListBuilder, nameAt } from '../../util/name-list.js';
+import { listFolderNames, nameAt } from '../../util/name-list.js';
 import { SCAN_CHUNK } from '../../store/source-scan.js';
 
 /** Folders whose inode is at most this big are read whole (ext4: 16 blocks, some thousands of names). */
@@ -31,27 +31,9 @@ export class FolderListing {
   /** List the folder `abs`, whose lstat gave `size`. Throws what readdir throws. */
   static read(abs: Buffer, size: bigint): FolderListing {
     if (size <= SMALL_FOLDER_BYTES && !STREAM_ALWAYS) return FolderListing.small(fs.readdirSync(abs, { encoding: 'buffer' }));
-    // Node's types omit it, but opendir honours encoding 'buffer' (names stay bytes).
-    const dir = fs.opendirSync(abs, { encoding: 'buffer', bufferSize: 256 } as unknown as fs.OpenDirOptions);
-    const small: Buffer[] = [];
-    let big: NameListBuilder | undefined;
-    try {
-      for (let d = dir.readSync(); d !== null; d = dir.readSync()) {
-        const name = d.name as unknown as Buffer;
-        if (!big && small.length >= SCAN_CHUNK) {
-          big = new NameListBuilder();
-          for (const n of small) big.add(n);
-          small.length = 0;
-        }
-        if (big) big.add(name);
-        else small.push(name);
-      }
-    } finally {
-      dir.closeSync();
-    }
-    if (!big) return FolderListing.small(small);
-    const packed = big.sorted();
-    return new FolderListing(undefined, packed, packed.length);
+    const listed = listFolderNames(abs, SCAN_CHUNK, false);
+    if ('names' in listed) return FolderListing.small(listed.names);
+    return new FolderListing(undefined, listed.packed, listed.packed.length);
   }
 
   private static small(names: Buffer[]): FolderListing {
