@@ -148,6 +148,23 @@ function reportDamaged(root: Root, walker: SourceWalker): void {
   }
 }
 
+/** What a take's walk found and stored, as its result reports it (taken or skipped). */
+function walkSummary(walker: SourceWalker, totals: { files: number; dirs: number; bytes: number }) {
+  return {
+    files: totals.files,
+    dirs: totals.dirs,
+    symlinks: walker.counters.symlinks,
+    bytes: totals.bytes,
+    hashedFiles: walker.counters.hashedFiles,
+    hashedBytes: walker.counters.hashedBytes,
+    newObjects: walker.placer.newObjects,
+    newBytes: walker.placer.newBytes,
+    dedupBytes: totals.bytes - walker.placer.newBytes,
+    warnings: walker.warnings.list,
+    warningCount: walker.warnings.count,
+  };
+}
+
 function newestComplete(root: Root): SnapshotRow | undefined {
   return root.catalog
     .listSnapshots()
@@ -181,17 +198,7 @@ async function skipTake(root: Root, walker: SourceWalker, durability: TakeDurabi
     skipped: true,
     snapshot: newest.name,
     path: path.join(root.layout.root, newest.name),
-    files: totals.files,
-    dirs: totals.dirs,
-    symlinks: walker.counters.symlinks,
-    bytes: totals.bytes,
-    hashedFiles: walker.counters.hashedFiles,
-    hashedBytes: walker.counters.hashedBytes,
-    newObjects: walker.placer.newObjects,
-    newBytes: walker.placer.newBytes,
-    dedupBytes: totals.bytes - walker.placer.newBytes,
-    warnings: walker.warnings.list,
-    warningCount: walker.warnings.count,
+    ...walkSummary(walker, totals),
     rotated: [],
     gc: undefined,
     seconds: 0,
@@ -366,17 +373,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     skipped: false,
     snapshot: name,
     path: final,
-    files: res.totals.files,
-    dirs: res.totals.dirs,
-    symlinks: walker.counters.symlinks,
-    bytes: res.totals.bytes,
-    hashedFiles: walker.counters.hashedFiles,
-    hashedBytes: walker.counters.hashedBytes,
-    newObjects: walker.placer.newObjects,
-    newBytes: walker.placer.newBytes,
-    dedupBytes: res.totals.bytes - walker.placer.newBytes,
-    warnings: walker.warnings.list,
-    warningCount: walker.warnings.count,
+    ...walkSummary(walker, res.totals),
     rotated,
     gc,
     hooks: [],
