@@ -1,6 +1,8 @@
-// Deterministic datasets and mutations for bench/bench.mjs. Same seed → same bytes, names, sizes.
+// Datasets for bench/bench.mjs: generated ones (deterministic: same seed, same bytes, names,
+// sizes), the 1 % mutation, and copies of real trees.
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 
 /** mulberry32: a small, fast, seeded PRNG. */
 export function rng(seed) {
@@ -119,4 +121,46 @@ export function mutate(dir, files, seed = 7) {
     stats.renamed++;
   }
   return stats;
+}
+
+/**
+ * A real tree: `cp -a` of each folder into dir/<its name>. Returns its regular files (relative
+ * paths, for the mutation) and their bytes.
+ */
+export function copyTree(dir, folders) {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of folders) {
+    const r = spawnSync('cp', ['-a', f, path.join(dir, path.basename(f))], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cp -a ${f}: ${r.stderr.trim().split('\n')[0]}`);
+  }
+  const list = [];
+  let bytes = 0;
+  const walk = (rel) => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else if (e.isFile()) {
+        list.push(r);
+        bytes += fs.lstatSync(path.join(dir, r)).size;
+      }
+    }
+  };
+  walk('');
+  return { files: list, bytes };
+}
+
+/** Every file in one folder (a maildir, a camera dump): count tiny files in dir/inbox. */
+export function generateOneFolder(dir, count) {
+  const inbox = path.join(dir, 'inbox');
+  fs.mkdirSync(inbox, { recursive: true });
+  for (let i = 0; i < count; i++) fs.writeFileSync(path.join(inbox, `${1700000000 + i}.M${i}P1.host:2,S`), `message ${i}\n`);
+}
+
+/** 1,000,000 tiny files: 100 folders d0..d99 of 100 folders of 100 files. */
+export function generateMillion(dir) {
+  for (let d = 0; d < 10_000; d++) {
+    const sub = path.join(dir, `d${Math.floor(d / 100)}`, `s${d % 100}`);
+    fs.mkdirSync(sub, { recursive: true });
+    for (let i = 0; i < 100; i++) fs.writeFileSync(path.join(sub, `f${i}`), `${d}:${i}`);
+  }
 }

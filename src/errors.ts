@@ -17,7 +17,9 @@ export type ErrorCode =
   | 'EXISTS' // a destination exists and --force was not given
   | 'SOURCE_SHRANK' // .latest is empty or lost too much of the last snapshot (take.max-shrink); nothing was stored
   | 'CROSS_DEVICE' // hard links are impossible (EXDEV) where they are required
-  | 'UNSUPPORTED'; // a feature this system cannot provide (take --xattrs without the native xattr module)
+  | 'UNSUPPORTED' // a feature this system cannot provide (take --xattrs without the native xattr module)
+  | 'HOOK_FAILED' // a take's hooks.pre command failed or timed out; nothing was taken
+  | 'BAD_KEY'; // an encrypted replica's passphrase or key file is missing or opens none of its keys
 
 export class SnapError extends Error {
   readonly code: ErrorCode;

@@ -33,6 +33,7 @@ export { pathLog, type LogResult } from './ops/browse/log.js';
 export { findPaths, type FindResult } from './ops/browse/find.js';
 export { stats, type StatsResult } from './ops/browse/stats.js';
 export { restore, type RestoreOptions, type RestoreResult } from './ops/browse/restore.js';
+export { status, type StatusOptions, type StatusResult } from './ops/browse/status.js';
 
 export { init, type InitOptions, type InitResult } from './ops/setup/init.js';
 export { readConfig, writeConfig, type ConfigChange, type ConfigResult } from './ops/setup/config.js';

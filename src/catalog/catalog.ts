@@ -275,6 +275,23 @@ export class Catalog {
     return (this.st(`SELECT name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree, xattrs FROM entries WHERE tree = ? ORDER BY name`).all(id) as RawEntry[]).map(toEntry);
   }
 
+  /**
+   * A tree's entries in byte order of their names, read a page at a time: memory holds one page,
+   * not a folder of a million entries, and other statements may run between pages (an open
+   * better-sqlite3 iterator would keep the connection busy). Trees never change once written.
+   */
+  *treeEntriesPaged(id: number, pageSize = 4096): Generator<Entry> {
+    const first = this.st(`SELECT name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree, xattrs FROM entries WHERE tree = ? ORDER BY name LIMIT ?`);
+    const after = this.st(`SELECT name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree, xattrs FROM entries WHERE tree = ? AND name > ? ORDER BY name LIMIT ?`);
+    let last: Buffer | undefined;
+    for (;;) {
+      const rows = (last === undefined ? first.all(id, pageSize) : after.all(id, last, pageSize)) as RawEntry[];
+      for (const r of rows) yield toEntry(r);
+      if (rows.length < pageSize) return;
+      last = rows[rows.length - 1]!.name;
+    }
+  }
+
   treeEntry(id: number, name: Buffer): Entry | undefined {
     const r = this.st(`SELECT name, kind, mode, uid, gid, mtime_ns, size, hash, target, subtree, xattrs FROM entries WHERE tree = ? AND name = ?`).get(id, name) as RawEntry | undefined;
     return r ? toEntry(r) : undefined;

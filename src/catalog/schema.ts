@@ -5,7 +5,7 @@
 import type { Db } from './sqlite.js';
 import { SnapError } from '../errors.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const V1 = `
 -- One row per snapshot. A row exists only for a complete snapshot (state 'complete') or one
@@ -129,13 +129,35 @@ DROP TABLE dir_cache;
 UPDATE internal SET key = 'quick_check.excludes' WHERE key = 'dir_cache.excludes';
 `;
 
-// v4: extended attributes (take --xattrs, src/model/xattrs.ts). An object's attribute set is
+// v4: the outcome of each take (ok, warnings, failed; failed ones too, written after their
+// rollback) and each verify, for `snap status` (src/catalog/run-queries.ts). Only the newest
+// rows per command are kept. Outcomes are plain text so later ones (a skipped take) need no
+// migration.
+const V4 = `
+CREATE TABLE runs (
+  id          INTEGER PRIMARY KEY,
+  command     TEXT    NOT NULL,  -- 'take' or 'verify'
+  started_ns  INTEGER NOT NULL,
+  finished_ns INTEGER NOT NULL,
+  outcome     TEXT    NOT NULL,  -- take: ok, warnings, failed; verify: clean, damage
+  snapshot    TEXT,              -- take: the snapshot it made
+  warnings    INTEGER NOT NULL DEFAULT 0,
+  error_code  TEXT,              -- a failed take: its SnapError code (the CLI maps it to an exit code)
+  error       TEXT,              -- a failed take: its one-line message; a warning of its hooks.post
+  tier        TEXT,              -- verify: quick, sample or full
+  snapshots   INTEGER,           -- verify: how many snapshots it checked
+  damage      INTEGER            -- verify: damage found and not repaired
+);
+CREATE INDEX runs_by_command ON runs (command, id);
+`;
+
+// v5: extended attributes (take --xattrs, src/model/xattrs.ts). An object's attribute set is
 // part of its identity, so `objects` gains an `xattrs` digest in its primary key (rebuilt: a
 // primary key cannot be altered); file and folder entries and the snapshot's top folder gain
 // theirs; each distinct set is stored once in `xattr_sets`. The empty digest means "no
 // attributes": every existing row, object name and tree digest stays valid as it is.
-const V4 = `
-CREATE TABLE objects_v4 (
+const V5 = `
+CREATE TABLE objects_v5 (
   hash        BLOB    NOT NULL,
   mode        INTEGER NOT NULL,
   uid         INTEGER NOT NULL,
@@ -147,10 +169,10 @@ CREATE TABLE objects_v4 (
   verified_ns INTEGER,
   PRIMARY KEY (hash, mode, uid, gid, mtime_us, xattrs)
 ) WITHOUT ROWID;
-INSERT INTO objects_v4 (hash, mode, uid, gid, mtime_us, size, replicas, verified_ns)
+INSERT INTO objects_v5 (hash, mode, uid, gid, mtime_us, size, replicas, verified_ns)
   SELECT hash, mode, uid, gid, mtime_us, size, replicas, verified_ns FROM objects;
 DROP TABLE objects;
-ALTER TABLE objects_v4 RENAME TO objects;
+ALTER TABLE objects_v5 RENAME TO objects;
 ALTER TABLE entries ADD COLUMN xattrs BLOB NOT NULL DEFAULT x'';          -- files and folders
 ALTER TABLE snapshots ADD COLUMN root_xattrs BLOB NOT NULL DEFAULT x'';   -- the top folder's
 CREATE TABLE xattr_sets (
@@ -159,7 +181,7 @@ CREATE TABLE xattr_sets (
 ) WITHOUT ROWID;
 `;
 
-export const MIGRATIONS: Readonly<Record<number, string>> = { 1: V1, 2: V2, 3: V3, 4: V4 };
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: V1, 2: V2, 3: V3, 4: V4, 5: V5 };
 
 export function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;

@@ -10,6 +10,7 @@ import { Kind } from '../model/entry.js';
 import { xattrsOfKey } from '../model/object-key.js';
 import { extraParts, readRecord, recordOffsets } from '../model/quick-check.js';
 import { mtimeUsOf } from './sql.js';
+import type { Statement } from './sqlite.js';
 
 
 /**
@@ -31,6 +32,8 @@ export function danglingEntryCount(catalog: Catalog): number {
 }
 
 export interface ReferencedObject {
+  /** Its row in verify_refs: the folder walk finds a file's object by it (folderEntriesPage). */
+  rid: number;
   hash: Buffer;
   mode: number;
   uid: number;
@@ -83,6 +86,8 @@ export function stageReferencedObjects(catalog: Catalog, rootTrees: readonly num
        ON o.hash = refs.hash AND o.mode = refs.mode AND o.uid = refs.uid AND o.gid = refs.gid AND o.mtime_us = refs.mtime_us AND o.xattrs = refs.xattrs`,
   );
   db.exec(`DELETE FROM verify_roots`);
+  // The folder walk looks up each file entry's object row by its key (folderEntriesPage).
+  db.exec(`CREATE INDEX temp.verify_refs_key ON verify_refs (hash, mode, uid, gid, mtime_us, xattrs)`);
   return Number((db.prepare(`SELECT count(*) FROM verify_refs`).pluck().safeIntegers(true).get() as bigint) ?? 0n);
 }
 
@@ -118,10 +123,66 @@ export function referencedPage(catalog: Catalog, afterRid: number, limit: number
     .safeIntegers(true)
     .all(afterRid, limit) as [bigint, Buffer, bigint, bigint, bigint, bigint, bigint, bigint | null, bigint | null, bigint | null, bigint, bigint, Buffer][];
   return rows.map((r) => {
-    const ref: ReferencedObject = { hash: r[1], mode: Number(r[2]), uid: Number(r[3]), gid: Number(r[4]), mtimeUs: r[5], entrySize: Number(r[6]), sampled: r[11] === 1n, ...xattrsField(r[12]) };
+    const ref: ReferencedObject = { rid: Number(r[0]), hash: r[1], mode: Number(r[2]), uid: Number(r[3]), gid: Number(r[4]), mtimeUs: r[5], entrySize: Number(r[6]), sampled: r[11] === 1n, ...xattrsField(r[12]) };
     if (r[10] === 1n) ref.row = { size: Number(r[7]), replicas: Number(r[8]), verifiedNs: r[9] };
     return { rid: Number(r[0]), ref };
   });
+}
+
+/**
+ * One row of a tree as the folder walk of verify reads it (a raw array, no object per field;
+ * integers as numbers: the mtime is in µs, which stays exact as a double until the year 2255, and
+ * out-of-range values are the invariant check's to report).
+ */
+export type FolderEntryRow = [
+  name: Buffer,
+  kind: number,
+  mode: number,
+  uid: number,
+  gid: number,
+  mtimeUs: number,
+  size: number,
+  /** Files: 1 when the hash is a BLOB of `hashBytes` (an object name). */
+  hashOk: number | null,
+  target: Buffer | null,
+  subtree: number | null,
+  /** Folders: 1 when the subtree has its tree record. */
+  hasTree: number | null,
+  /** Files: the rid of its object in verify_refs (stageReferencedObjects), null when not staged. */
+  rid: number | null,
+  /** Files and folders: the digest of its extended attributes (empty: none). */
+  xattrs: Buffer,
+];
+export const ROW = { name: 0, kind: 1, mode: 2, uid: 3, gid: 4, mtimeUs: 5, size: 6, hashOk: 7, target: 8, subtree: 9, hasTree: 10, rid: 11, xattrs: 12 } as const;
+
+const pageStatements = new WeakMap<Catalog, { first: Statement; after: Statement }>();
+
+/**
+ * Up to `limit` entries of a tree, in byte order of their names, after `after` (from the first
+ * when undefined): a big folder is read a page at a time. Each file's object row in verify_refs
+ * and each folder's tree record are looked up by SQLite in the same query.
+ */
+export function folderEntriesPage(catalog: Catalog, hashBytes: number, tree: number, after: Buffer | undefined, limit: number): FolderEntryRow[] {
+  let st = pageStatements.get(catalog);
+  if (!st) {
+    const sql = (where: string) =>
+      catalog.db
+        .prepare(
+          `SELECT e.name, e.kind, e.mode, e.uid, e.gid, ${mtimeUsOf('e')}, e.size,
+                  CASE WHEN e.kind = ${Kind.File} THEN typeof(e.hash) = 'blob' AND length(e.hash) = @hashBytes END,
+                  e.target, e.subtree, CASE WHEN e.kind = ${Kind.Dir} THEN t.id IS NOT NULL END, r.rid, e.xattrs
+           FROM entries e
+           LEFT JOIN trees t ON e.kind = ${Kind.Dir} AND t.id = e.subtree
+           LEFT JOIN verify_refs r ON e.kind = ${Kind.File}
+             AND r.hash = e.hash AND r.mode = e.mode AND r.uid = e.uid AND r.gid = e.gid AND r.mtime_us = ${mtimeUsOf('e')} AND r.xattrs = e.xattrs
+           WHERE e.tree = @tree ${where} ORDER BY e.name LIMIT @limit`,
+        )
+        .raw(true);
+    st = { first: sql(''), after: sql('AND e.name > @after') };
+    pageStatements.set(catalog, st);
+  }
+  const rows = after === undefined ? st.first.all({ tree, limit, hashBytes }) : st.after.all({ tree, after, limit, hashBytes });
+  return rows as FolderEntryRow[];
 }
 
 /** Every objects row with this content hash (the metadata variants of one content). */

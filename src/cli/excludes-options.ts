@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { buildExcludes, excludeFnOf, type ExcludeFn } from '../ops/take/excludes.js';
 import { showName } from '../util/paths.js';
+import { repeatable } from './options.js';
 
 export interface ExcludeCliOptions {
   exclude?: string[];
@@ -14,12 +15,8 @@ export interface ExcludeCliOptions {
   defaultExcludes?: boolean;
 }
 
-function collect(v: string, prev: string[] | undefined): string[] {
-  return [...(prev ?? []), v];
-}
-
 export function excludeOption(): Option {
-  return new Option('--exclude <pattern>', 'leave out paths matching this gitignore-style pattern (repeatable); <root>/.snapignore is read too').argParser(collect);
+  return new Option('--exclude <pattern>', 'leave out paths matching this gitignore-style pattern (repeatable); <root>/.snapignore is read too').argParser(repeatable);
 }
 
 export function noDefaultExcludesOption(): Option {

@@ -19,9 +19,11 @@ import { registerDiff } from './commands/diff.js';
 import { registerLog } from './commands/log.js';
 import { registerFind } from './commands/find.js';
 import { registerStats } from './commands/stats.js';
+import { registerStatus } from './commands/status.js';
 import { registerInit } from './commands/init.js';
 import { registerVerify } from './commands/verify.js';
 import { registerMaterialize } from './commands/materialize.js';
+import { registerKey } from './commands/key.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -48,8 +50,10 @@ export function buildProgram(): Command {
   registerLog(program);
   registerFind(program);
   registerStats(program);
+  registerStatus(program);
   registerVerify(program);
   registerMaterialize(program);
+  registerKey(program);
   // Every subcommand reports usage errors with exit code 2, like the top level.
   for (const cmd of program.commands) cmd.exitOverride();
   program.exitOverride();

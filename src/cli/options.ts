@@ -25,3 +25,8 @@ export function percent(name: string) {
     return n;
   };
 }
+
+/** A repeatable option's parser: every value given, in order. */
+export function repeatable(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}

@@ -14,21 +14,34 @@ import { startProgress } from './progress.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isSnapError } from '../errors.js';
+import type { BoundaryOptions } from '../ops/take/boundaries.js';
 
-const MARK: Record<DryRunEntry['status'], string> = { changed: '+', unchanged: '=', included: '=', excluded: '-', skipped: '!' };
+/** The boundary options of `take` (and its --dry-run), as commander gives them. */
+export interface BoundaryCliOptions {
+  oneFileSystem?: boolean;
+  excludeCaches?: boolean;
+  excludeIfPresent?: string[];
+}
+
+export function boundariesOf(o: BoundaryCliOptions): BoundaryOptions {
+  return { oneFileSystem: o.oneFileSystem, excludeCaches: o.excludeCaches, excludeIfPresent: o.excludeIfPresent };
+}
+
+const MARK: Record<DryRunEntry['status'], string> = { changed: '+', unchanged: '=', included: '=', excluded: '-', emptied: '-', skipped: '!' };
 
 /**
  * `take --dry-run`. Human output, one path a line on stdout: `+` a file a take would read (new
- * or changed), `-` excluded, `!` skipped (special or unreadable); with --verbose also `=` for
+ * or changed), `-` excluded or a folder kept empty, `!` skipped (special or unreadable); with --verbose also `=` for
  * unchanged files, folders and symlinks. --json: the totals plus every entry.
  */
 export async function runTakeDryRun(
   rootArg: string,
-  o: ExcludeCliOptions & { checksum?: boolean; xattrs?: boolean; allowShrink?: boolean; json?: boolean; quiet?: boolean; verbose?: boolean },
+  o: ExcludeCliOptions & BoundaryCliOptions & { checksum?: boolean; xattrs?: boolean; allowShrink?: boolean; json?: boolean; quiet?: boolean; verbose?: boolean },
 ): Promise<number> {
   const entries: DryRunEntry[] = [];
   const r = await takeDryRun(rootArg, {
     exclude: excludesFor(rootArg, o),
+    boundaries: boundariesOf(o),
     checksum: o.checksum,
     xattrs: o.xattrs,
     allowShrink: o.allowShrink,
@@ -47,7 +60,7 @@ export async function runTakeDryRun(
   if (!o.quiet) {
     io.err(
       `snap: dry run, nothing changed: would snapshot ${plural(r.files, 'file')} (${formatBytes(r.bytes)}), ${plural(r.dirs, 'folder')}, ${plural(r.symlinks, 'symlink')}; ` +
-        `would read ${plural(r.changedFiles, 'new or changed file')} (${formatBytes(r.changedBytes)}); ${r.excluded} excluded, ${r.skipped} skipped\n`,
+        `would read ${plural(r.changedFiles, 'new or changed file')} (${formatBytes(r.changedBytes)}); ${r.excluded} excluded, ${r.emptied ? `${plural(r.emptied, 'folder')} kept empty, ` : ''}${r.skipped} skipped\n`,
     );
   }
   // Even with --quiet: the real take would store nothing (a preview still exits 0).

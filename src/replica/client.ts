@@ -34,6 +34,8 @@ import { SnapError } from '../errors.js';
 import { replicaError } from './errors.js';
 import { defaultRetryPolicy, httpStatusOf, withRetry, type RetryPolicy } from './retry.js';
 import type { ReplicaUrl } from './url.js';
+import type { Opening, Sealing } from './codec.js';
+import { throttled, throttledBody, type TokenBucket } from './throttle.js';
 
 /** Blobs up to this size are sent with one PUT from memory; larger ones as multipart. */
 export const SINGLE_PUT_LIMIT = 16 << 20;
@@ -43,6 +45,9 @@ const MAX_PARTS = 9000; // S3 allows 10,000; leave room
 export interface ClientOptions {
   endpoint?: string;
   retry?: RetryPolicy;
+  /** Shared by every upload / download of this client (--limit-upload, --limit-download). */
+  uploadLimit?: TokenBucket;
+  downloadLimit?: TokenBucket;
 }
 
 export interface RequestInfo {
@@ -105,6 +110,8 @@ export class ReplicaClient {
   /** For multipart parts (Buffers): the SDK's own retries, so one bad part is resent alone. */
   private readonly s3Parts: S3Client;
   private readonly retry: RetryPolicy;
+  private readonly uploadLimit: TokenBucket | undefined;
+  private readonly downloadLimit: TokenBucket | undefined;
 
   constructor(
     readonly url: ReplicaUrl,
@@ -115,6 +122,8 @@ export class ReplicaClient {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.endpoint = resolveEndpoint(opts.endpoint);
     this.retry = opts.retry ?? defaultRetryPolicy();
+    this.uploadLimit = opts.uploadLimit;
+    this.downloadLimit = opts.downloadLimit;
     const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (this.endpoint ? 'us-east-1' : undefined);
     const base: S3ClientConfig = {
       ...(region ? { region } : {}),
@@ -219,7 +228,8 @@ export class ReplicaClient {
         new PutObjectCommand({
           Bucket: this.url.bucket,
           Key: key,
-          Body: data,
+          // Under --limit-upload the body goes at the bucket's pace (a fresh stream per attempt).
+          Body: this.uploadLimit ? throttledBody(data, this.uploadLimit) : data,
           ContentLength: data.length,
           ContentType: contentType,
           ContentMD5: md5,
@@ -233,21 +243,31 @@ export class ReplicaClient {
    * Upload a local file as `key`, hashing it with BLAKE3 on the way; when `expectHex` is given
    * and the bytes read do not match it, nothing stays on the server and HashMismatch is thrown.
    * Small files go in one PUT; large ones as multipart (retried whole from a reopened file).
+   * With `sealing` (an encrypted replica) the bytes are sealed after they were hashed: the hash
+   * and the returned size are those of the plaintext.
    */
-  async putFile(key: string, file: string | Buffer, expectHex: string | undefined, onBytes?: (n: number) => void): Promise<{ blake3: string; size: number }> {
+  async putFile(
+    key: string,
+    file: string | Buffer,
+    expectHex: string | undefined,
+    onBytes?: (n: number) => void,
+    sealing?: Sealing,
+  ): Promise<{ blake3: string; size: number }> {
     const st = await fsp.stat(file);
     if (st.size <= SINGLE_PUT_LIMIT) {
       const data = await fsp.readFile(file);
       const hex = blake3Hex(data);
       if (expectHex !== undefined && hex !== expectHex) throw new HashMismatch(expectHex, hex, 'local', `local object ${String(file)}`);
-      await this.putBuffer(key, data);
+      await this.putBuffer(key, sealing ? sealing.buffer(data) : data);
       onBytes?.(data.length);
       return { blake3: hex, size: data.length };
     }
     const partSize = Math.max(MIN_PART, Math.ceil(st.size / MAX_PARTS));
     const result = await this.call(`uploading ${key}`, async () => {
       const { hashing, result } = hashingStream(onBytes);
-      const body = fs.createReadStream(file).pipe(hashing);
+      let body: Readable = fs.createReadStream(file).pipe(hashing);
+      if (sealing) body = body.pipe(sealing.stream());
+      if (this.uploadLimit) body = body.pipe(throttled(this.uploadLimit));
       const up = new Upload({
         client: this.s3Parts,
         params: { Bucket: this.url.bucket, Key: key, Body: body, ContentType: 'application/octet-stream', ChecksumAlgorithm: 'SHA256' },
@@ -268,12 +288,17 @@ export class ReplicaClient {
   /**
    * Download `key` into `dest` (created or truncated), hashing with BLAKE3 as it streams.
    * A transient failure mid-body restarts the download. The caller compares the hash.
+   * With `opening` (an encrypted replica) the object is opened as it streams, and the hash and
+   * size are those of the plaintext; an object that fails authentication throws AuthFailure.
    */
-  async getFile(key: string, dest: string, onBytes?: (n: number) => void): Promise<{ blake3: string; size: number }> {
+  async getFile(key: string, dest: string, onBytes?: (n: number) => void, opening?: Opening): Promise<{ blake3: string; size: number }> {
     return this.call(`downloading ${key}`, async () => {
       const r = await this.s3.send(new GetObjectCommand({ Bucket: this.url.bucket, Key: key }));
       const { hashing, result } = hashingStream(onBytes);
-      await pipeline(r.Body as Readable, hashing, fs.createWriteStream(dest, { mode: 0o600 }));
+      const stages: NodeJS.ReadWriteStream[] = [];
+      if (this.downloadLimit) stages.push(throttled(this.downloadLimit));
+      if (opening) stages.push(opening());
+      await pipeline([r.Body as Readable, ...stages, hashing, fs.createWriteStream(dest, { mode: 0o600 })]);
       return result();
     });
   }

@@ -24,7 +24,13 @@ parentPort!.on('message', (msg: WorkerRequest) => {
   if (process.env.LINKSNAP_TEST_WORKER_OOM === '1') exhaustHeapForTests();
   if (msg.scans) {
     const scans: ScanResult[] = msg.scans.map((s) =>
-      scanFolder({ ...s, folder: { ...s.folder, name: asBuffer(s.folder.name) }, stageDir: asBuffer(s.stageDir), records: s.records ? asBuffer(s.records) : undefined }),
+      scanFolder({
+        ...s,
+        folder: { ...s.folder, name: asBuffer(s.folder.name) },
+        stageDir: asBuffer(s.stageDir),
+        records: s.records ? asBuffer(s.records) : undefined,
+        markers: s.markers?.map((m) => ({ name: asBuffer(m.name), signature: m.signature && asBuffer(m.signature) })),
+      }),
     );
     // A big folder's name list goes back without a copy.
     const transfer = scans.flatMap((r) => ('names' in r ? [r.names.buffer as ArrayBuffer] : []));

@@ -29,7 +29,8 @@ import { extraParts, readRecord, recordHolds, recordName, recordOffsets } from '
 import { objectKeyOf } from '../model/object-key.js';
 import { objectName } from './layout.js';
 import { objectInodeHolds, objectXattrsHold } from './object-check.js';
-import { NameListBuilder, unpackNames } from '../util/name-list.js';
+import { listFolderNames, unpackNames } from '../util/name-list.js';
+import { markerIn, type FolderMarker } from './folder-markers.js';
 import { errnoCode, isFsError } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
 
@@ -73,6 +74,8 @@ export interface ScanTask extends LinkTarget {
   records?: Buffer;
   /** Hand back the sorted names whatever the folder's size (its records are in several parts). */
   chunked: boolean;
+  /** A folder holding one of these keeps only that file (folder-markers.ts). */
+  markers?: FolderMarker[];
 }
 
 export interface ChunkTask extends LinkTarget {
@@ -118,8 +121,8 @@ export interface EntriesScan {
 export type ScanResult =
   /** The folder could not be opened or listed; 'SWAPPED': it is no longer the inode its parent saw. */
   | { error: string }
-  /** Small: scanned. The folder stays open as `fd`. */
-  | { fd: number; scan: EntriesScan }
+  /** Small, or holding a marker (`marker`: its name; then only the marker was scanned). The folder stays open as `fd`. */
+  | { fd: number; scan: EntriesScan; marker?: Buffer }
   /** Big: its names, sorted and packed, to be scanned a chunk at a time. The folder stays open as `fd`. */
   | { fd: number; names: Buffer; count: number };
 
@@ -147,28 +150,13 @@ function openFolder(f: FolderToOpen): number | string {
   return fd;
 }
 
-/** Every name in an open folder, streamed: small folders as sorted Buffers, big ones packed. */
-function listFolder(fd: number, chunked: boolean): { names: Buffer[] } | { packed: Buffer; count: number } {
-  // Node's types omit it, but opendir honours encoding 'buffer' (names stay bytes).
-  const dir = fs.opendirSync(fdPath(fd).toString('latin1'), { encoding: 'buffer', bufferSize: 256 } as unknown as fs.OpenDirOptions);
-  const small: Buffer[] = [];
-  let big: NameListBuilder | undefined;
-  try {
-    for (let d = dir.readSync(); d !== null; d = dir.readSync()) {
-      const name = d.name as unknown as Buffer;
-      if (!big && (chunked || small.length >= SCAN_CHUNK)) {
-        big = new NameListBuilder();
-        for (const n of small) big.add(n);
-        small.length = 0;
-      }
-      if (big) big.add(name);
-      else small.push(name);
-    }
-  } finally {
-    dir.closeSync();
-  }
-  if (big) return { packed: big.sorted(), count: big.count };
-  return { names: small.sort(Buffer.compare) };
+/** Every name in an open folder (util/name-list.ts), and which of `markers` it holds. */
+function listFolder(fd: number, chunked: boolean, markers: readonly FolderMarker[]): { listed: { names: Buffer[] } | { packed: Buffer; count: number }; markersSeen: Set<string> } {
+  const markersSeen = new Set<string>();
+  const onName = markers.length === 0 ? undefined : (name: Buffer) => {
+    for (const m of markers) if (m.name.equals(name)) markersSeen.add(name.toString('latin1'));
+  };
+  return { listed: listFolderNames(fdPath(fd), SCAN_CHUNK, chunked, onName), markersSeen };
 }
 
 /**
@@ -244,9 +232,13 @@ export function scanFolder(t: ScanTask): ScanResult {
   const fd = openFolder(t.folder);
   if (typeof fd === 'string') return { error: fd };
   try {
-    const listing = listFolder(fd, t.chunked);
-    if ('packed' in listing) return { fd, names: listing.packed, count: listing.count };
-    return { fd, scan: scanEntries(fd, listing.names, t.records, t) };
+    const markers = t.markers ?? [];
+    const { listed, markersSeen } = listFolder(fd, t.chunked, markers);
+    const marker = markersSeen.size > 0 ? markerIn(fdPath(fd), (n) => markersSeen.has(n.toString('latin1')), markers) : undefined;
+    // A marked folder keeps only its marker: nothing else is looked at, let alone linked.
+    if (marker) return { fd, scan: scanEntries(fd, [marker.name], t.chunked ? undefined : t.records, t), marker: marker.name };
+    if ('packed' in listed) return { fd, names: listed.packed, count: listed.count };
+    return { fd, scan: scanEntries(fd, listed.names, t.records, t) };
   } catch (e) {
     fs.closeSync(fd);
     if (!isFsError(e)) throw e;

@@ -4,6 +4,42 @@
  * objects on it: the scan workers list and sort a big folder this way and hand it to the main
  * thread, which sends it back a chunk at a time.
  */
+import fs from 'node:fs';
+
+/**
+ * Every name in a folder, streamed: as sorted Buffers while there are at most `smallLimit` (and
+ * `packed` is false), else as one packed, sorted name list, so a folder of a million names costs
+ * one buffer outside the JS heap, not a million Buffers on it. `onName` sees each name as read.
+ */
+export function listFolderNames(
+  dirPath: string | Buffer,
+  smallLimit: number,
+  packed: boolean,
+  onName?: (name: Buffer) => void,
+): { names: Buffer[] } | { packed: Buffer; count: number } {
+  // Node's types omit it, but opendir honours encoding 'buffer' (names stay bytes); a Buffer
+  // path is taken as bytes too.
+  const dir = fs.opendirSync(dirPath, { encoding: 'buffer', bufferSize: 256 } as unknown as fs.OpenDirOptions);
+  const small: Buffer[] = [];
+  let big: NameListBuilder | undefined;
+  try {
+    for (let d = dir.readSync(); d !== null; d = dir.readSync()) {
+      const name = d.name as unknown as Buffer;
+      onName?.(name);
+      if (!big && (packed || small.length >= smallLimit)) {
+        big = new NameListBuilder();
+        for (const n of small) big.add(n);
+        small.length = 0;
+      }
+      if (big) big.add(name);
+      else small.push(name);
+    }
+  } finally {
+    dir.closeSync();
+  }
+  if (big) return { packed: big.sorted(), count: big.count };
+  return { names: small.sort(Buffer.compare) };
+}
 
 /** Appends names to a growing packed buffer. */
 export class NameListBuilder {

@@ -10,5 +10,5 @@ describe('docs/cli.md', () => {
     const r = spawnSync(process.execPath, [path.join(repo, 'scripts/gen-cli-doc.mjs'), '--check'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-  });
+  }, 180_000); // one CLI process per command: slow on a loaded machine
 });

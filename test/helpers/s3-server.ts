@@ -42,6 +42,11 @@ export interface TestS3 {
   overwrite(key: string, data: Buffer): Promise<void>;
   remove(key: string): Promise<void>;
   read(key: string): Promise<Buffer>;
+  /**
+   * Every file the server stores under a replica's prefix (s3rver only): object bodies and the
+   * server's own metadata files, as the provider (or a thief of its disks) would see them.
+   */
+  storedFiles(prefix: string): { file: string; data: Buffer }[];
   close(): Promise<void>;
 }
 
@@ -130,6 +135,19 @@ export async function startS3(): Promise<TestS3> {
       for (const ext of ['object', 'object.md5', 'metadata.json']) fs.rmSync(path.join(dir, bucket, `${key}._S3rver_${ext}`), { force: true });
     },
     read: async (key) => fs.readFileSync(diskPath(key)),
+    storedFiles: (prefix) => {
+      const top = path.join(dir, bucket, prefix);
+      const out: { file: string; data: Buffer }[] = [];
+      const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+          const p = path.join(d, e.name);
+          if (e.isDirectory()) walk(p);
+          else out.push({ file: path.relative(top, p), data: fs.readFileSync(p) });
+        }
+      };
+      walk(top);
+      return out;
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
@@ -157,6 +175,9 @@ async function externalS3(bucket: string, endpoint: string | undefined): Promise
     read: async (key) => {
       const r = await c.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return Buffer.from(await r.Body!.transformToByteArray());
+    },
+    storedFiles() {
+      throw new Error('storedFiles needs the in-process s3rver');
     },
     close: async () => c.destroy(),
   };

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/catalog/sqlite.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/catalog/schema.js';
 import { Catalog } from '../../src/catalog/catalog.js';
+import { addRun, lastRun } from '../../src/catalog/run-queries.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('catalog schema migrations', () => {
@@ -55,11 +56,46 @@ describe('catalog schema migrations', () => {
     }
   });
 
-  it('upgrades a v3 catalog to extended attributes: objects, entries and snapshots keep their rows, with no attributes', () => {
+  it('upgrades a v3 catalog with an empty table of run records, which status reads as none until then', () => {
     const file = path.join(tempDir(), 'catalog.db');
-    const db = openDatabase(file);
+    const db = openDatabase(file, { wal: true });
     for (const v of [1, 2, 3]) db.exec(MIGRATIONS[v]!);
     db.pragma('user_version = 3');
+    db.prepare(`INSERT INTO trees (id, digest, files, dirs, bytes) VALUES (1, ?, 0, 0, 0)`).run(Buffer.alloc(32, 1));
+    db.prepare(
+      `INSERT INTO snapshots (name, taken_ns, state, root_tree, root_mode, root_uid, root_gid, root_mtime_ns) VALUES ('2026-01-01_00.00.00', 1, 'complete', 1, 493, 0, 0, 0)`,
+    ).run();
+    db.close();
+
+    // Read-only (status on a root no newer linksnap has written yet): not migrated, no records.
+    const ro = Catalog.open(file, { readonly: true });
+    try {
+      expect(lastRun(ro, 'take')).toBeUndefined();
+    } finally {
+      ro.close();
+    }
+    const c = Catalog.open(file);
+    try {
+      expect(c.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(c.listSnapshots().map((s) => s.name)).toEqual(['2026-01-01_00.00.00']);
+      expect(lastRun(c, 'take')).toBeUndefined();
+      const id = addRun(c, { command: 'take', startedNs: 5n, finishedNs: 6n, outcome: 'failed', errorCode: 'NO_LATEST', error: 'gone' });
+      addRun(c, { command: 'verify', startedNs: 7n, finishedNs: 8n, outcome: 'clean', tier: 'quick', snapshots: 1, damage: 0 });
+      expect(lastRun(c, 'take')).toEqual({ id, command: 'take', startedNs: 5n, finishedNs: 6n, outcome: 'failed', warnings: 0, errorCode: 'NO_LATEST', error: 'gone', snapshot: undefined, tier: undefined, snapshots: undefined, damage: undefined });
+      // Only the newest records of each command are kept.
+      for (let i = 0; i < 150; i++) addRun(c, { command: 'take', startedNs: 10n, finishedNs: 11n, outcome: 'ok' });
+      const counts = c.db.prepare(`SELECT command, count(*) AS n FROM runs GROUP BY command ORDER BY command`).all();
+      expect(counts).toEqual([{ command: 'take', n: 100 }, { command: 'verify', n: 1 }]);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('upgrades a v4 catalog to extended attributes: objects, entries and snapshots keep their rows, with no attributes', () => {
+    const file = path.join(tempDir(), 'catalog.db');
+    const db = openDatabase(file);
+    for (const v of [1, 2, 3, 4]) db.exec(MIGRATIONS[v]!);
+    db.pragma('user_version = 4');
     db.prepare(`INSERT INTO trees (id, digest, files, dirs, bytes) VALUES (1, ?, 1, 0, 3)`).run(Buffer.alloc(32, 1));
     db.prepare(
       `INSERT INTO snapshots (name, taken_ns, state, root_tree, root_mode, root_uid, root_gid, root_mtime_ns) VALUES ('2026-01-01_00.00.00', 1, 'complete', 1, 493, 0, 0, 0)`,

@@ -5,9 +5,10 @@ import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { nonNegativeNumber, positiveInt } from '../options.js';
 import { startProgress } from '../progress.js';
+import { addSecretOptions, secretProvider, type SecretFlags } from './key.js';
 
 export function registerPull(program: Command): void {
-  program
+  const cmd = program
     .command('pull')
     .description('rebuild a store and its dated folders from an offsite replica, into an empty root')
     .argument('<replica>', 's3://<bucket>/<prefix>')
@@ -16,11 +17,12 @@ export function registerPull(program: Command): void {
     .option('--endpoint <url>', 'S3-compatible server (MinIO, Ceph, Garage, R2, B2...); default: AWS or $AWS_ENDPOINT_URL')
     .option('--concurrency <n>', 'blobs downloaded at once', positiveInt('--concurrency'), DEFAULT_CONCURRENCY)
     .option('--wait <seconds>', 'wait this long for another run to release the lock', nonNegativeNumber('--wait'), 10)
+    .option('--limit-download <KiB/s>', 'download at most this many KiB per second, all blobs together', positiveInt('--limit-download'))
     .option('--json', 'print a JSON summary on stdout')
     .option('-q, --quiet', 'no summary on stderr')
-    .addHelpText('after', '\nAn interrupted pull can be run again: contents already in place are checked and reused.\nSee docs/replicas.md.')
-    .action(
-      action(async (url: string, rootArg: string, snapshots: string[], o: { endpoint?: string; concurrency: number; wait: number; json?: boolean; quiet?: boolean }) => {
+    .addHelpText('after', '\nAn interrupted pull can be run again: contents already in place are checked and reused.\nSee docs/replicas.md.');
+  addSecretOptions(cmd).action(
+      action(async (url: string, rootArg: string, snapshots: string[], o: SecretFlags & { endpoint?: string; concurrency: number; wait: number; limitDownload?: number; json?: boolean; quiet?: boolean }) => {
         const progress = startProgress({ label: 'pull', itemName: 'blobs', quiet: o.quiet || o.json });
         let r;
         try {
@@ -30,6 +32,8 @@ export function registerPull(program: Command): void {
             concurrency: o.concurrency,
             snapshots,
             waitMs: o.wait * 1000,
+            secret: secretProvider(o),
+            limitDownloadKiB: o.limitDownload,
             onProgress: (p) => progress.update({ doneBytes: p.doneBytes, totalBytes: p.totalBytes, doneItems: p.doneBlobs, totalItems: p.totalBlobs }),
           });
         } finally {

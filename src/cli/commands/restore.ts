@@ -14,15 +14,17 @@ export function registerRestore(program: Command): void {
     .argument('[path]', 'the file or folder inside the snapshot (default: all of it)')
     .requiredOption('--to <dest>', 'where to: inside <dest> when it is an existing folder, else <dest> is the new name')
     .option('--force', 'merge into an existing target: replace files and symlinks in the way, keep everything else')
+    .option('--delete', 'make the target equal to the snapshot path: also remove what the snapshot does not have below the target (implies --force; never outside the target)')
+    .option('--dry-run', 'with --delete: list what would be removed, one path a line on stdout; change nothing')
     .option('--json', 'print a JSON summary on stdout')
     .option('-q, --quiet', 'no summary on stderr')
     .option('-v, --verbose', 'also say how many existing paths were replaced and how long it took')
     .action(
-      action(async (rootArg: string, snapshot: string, relPath: string | undefined, o: { to: string; force?: boolean; json?: boolean; quiet?: boolean; verbose?: boolean }) => {
+      action(async (rootArg: string, snapshot: string, relPath: string | undefined, o: { to: string; force?: boolean; delete?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean; verbose?: boolean }) => {
         const progress = startProgress({ label: 'restore', quiet: o.quiet || o.json });
         let r;
         try {
-          r = await restore(rootArg, snapshot, { path: relPath, to: o.to, force: o.force, onProgress: progress.update });
+          r = await restore(rootArg, snapshot, { path: relPath, to: o.to, force: o.force, delete: o.delete, dryRun: o.dryRun, onProgress: progress.update });
         } finally {
           progress.stop();
         }
@@ -33,9 +35,17 @@ export function registerRestore(program: Command): void {
           io.out(toJson(shown));
           return code;
         }
+        if (r.dryRun) {
+          for (const p of r.removed) io.out(p + '\n');
+          if (!o.quiet) io.err(`snap: dry run, nothing changed: --delete would remove ${plural(r.removed.length, 'path')} below ${r.target}\n`);
+          return EXIT.OK;
+        }
+        if (o.verbose) for (const p of r.removed) io.err(`snap: removed ${p}\n`);
         if (!o.quiet) {
           const what = r.kind === 'dir' ? `${plural(r.files, 'file')}, ${plural(r.dirs, 'folder')}, ${plural(r.symlinks, 'symlink')}, ${formatBytes(r.bytes)}` : r.kind === 'file' ? formatBytes(r.bytes) : 'symlink';
-          const extra = o.verbose ? `; ${plural(r.replaced, 'existing path')} replaced; ${formatSeconds(r.seconds)}` : '';
+          const extra =
+            (o.delete ? `; ${plural(r.removed.length, 'path')} the snapshot lacks removed` : '') +
+            (o.verbose ? `; ${plural(r.replaced, 'existing path')} replaced; ${formatSeconds(r.seconds)}` : '');
           io.err(`snap: restored ${r.path} from ${r.snapshot} (${what})${extra}\n`);
         }
         io.out(r.target + '\n');

@@ -4,6 +4,7 @@ import { SnapError } from '../../errors.js';
 import { processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
+import { secretProvider, type SecretFlags } from './key.js';
 
 export function renderReplicaReport(r: ReplicaVerifyReport): string {
   let out = '';
@@ -23,7 +24,7 @@ export function renderReplicaReport(r: ReplicaVerifyReport): string {
 export async function verifyReplicaCommand(
   url: string,
   snapshots: string[],
-  o: { quick?: boolean; sample?: number; repair?: boolean; json?: boolean; endpoint?: string; quiet?: boolean },
+  o: SecretFlags & { quick?: boolean; sample?: number; repair?: boolean; json?: boolean; endpoint?: string; quiet?: boolean },
 ): Promise<number> {
   if (snapshots.length > 0 || o.repair || o.quick) {
     throw new SnapError('USAGE', 'a replica is verified as a whole: snapshot names, --quick and --repair apply to local roots only', {
@@ -31,7 +32,7 @@ export async function verifyReplicaCommand(
     });
   }
   const { verifyReplica } = await import('../../ops/replica/verify-replica.js'); // loads the AWS SDK
-  const r = await verifyReplica(url, { samplePercent: o.sample, endpoint: o.endpoint });
+  const r = await verifyReplica(url, { samplePercent: o.sample, endpoint: o.endpoint, secret: secretProvider(o) });
   if (o.json) io.out(toJson(r));
   else if (r.damaged || !o.quiet) io.out(renderReplicaReport(r));
   return r.damaged ? EXIT.DAMAGE : EXIT.OK;

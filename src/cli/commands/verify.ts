@@ -104,9 +104,11 @@ export function registerVerify(program: Command): void {
     .option('--wait <seconds>', 'with --repair: wait this long for another run to release the lock', nonNegativeNumber('--wait'), 10)
     .option('--json', 'print the report as JSON (docs/verify.md)')
     .option('--endpoint <url>', 'for s3:// replicas: the S3-compatible endpoint (MinIO, Ceph, R2, ...)')
+    .option('--passphrase-file <path>', 'for encrypted s3:// replicas: the passphrase, from this file (else $LINKSNAP_PASSPHRASE, else asked)')
+    .option('--key-file <path>', 'for encrypted s3:// replicas: open it with this key file instead of a passphrase')
     .option('-q, --quiet', 'print nothing when nothing is wrong (for cron: mail only on damage)')
     .action(
-      action(async (rootArg: string, snapshots: string[], o: { quick?: boolean; sample?: number; repair?: boolean; wait: number; json?: boolean; endpoint?: string; quiet?: boolean }) => {
+      action(async (rootArg: string, snapshots: string[], o: { quick?: boolean; sample?: number; repair?: boolean; wait: number; json?: boolean; endpoint?: string; quiet?: boolean; passphraseFile?: string; keyFile?: string }) => {
         if (isReplicaUrl(rootArg)) return verifyReplicaCommand(rootArg, snapshots, o);
         const onProgress = o.json ? undefined : progressPrinter();
         const r = await verify(rootArg, {

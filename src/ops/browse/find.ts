@@ -66,7 +66,7 @@ export function findPaths(rootArg: string, glob: string): FindResult {
       const known = memo.get(key);
       if (known) return known;
       const hits: Hit[] = [];
-      for (const e of catalog.treeEntries(guard.tree)) {
+      for (const e of catalog.treeEntriesPaged(guard.tree)) {
         assertSafeName(e.name, `tree ${guard.tree}`);
         const rel = joinPath(prefix, e.name);
         if (isMatch(showName(rel))) hits.push({ rel, kind: e.kind });

@@ -19,6 +19,12 @@
  * replaced by a fresh folder; a folder where the snapshot has a file or symlink stops the
  * restore (linksnap never deletes a folder of yours); paths the snapshot lacks are left alone.
  *
+ * With `delete` (which implies `force`) the target is made equal to the snapshot's path: what
+ * the snapshot lacks below the target is removed, a folder where the snapshot has a file or
+ * symlink too — never anything outside the target, never through a symlink, and never a target
+ * holding the backups or the live data (restore-delete.ts). With `dryRun` too, nothing is
+ * written: the paths it would remove are listed.
+ *
  * Read-only on the root: takes no lock.
  */
 import fs from 'node:fs';
@@ -38,8 +44,11 @@ import { assertSafeName, joinPath, showName, splitRelative, toBuf } from '../../
 import { SnapError, errnoCode, wrapFsError } from '../../errors.js';
 import { Limiter, allSettledOrThrow } from '../../util/limit.js';
 import { lstatOrUndefined } from '../../util/fs.js';
+import { checkDeleteTarget, removeExtras, type Removal } from './restore-delete.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+/** Files and symlinks of one folder restored at a time (and catalog entries read per page). */
+const LEAF_PAGE = 1024;
 
 export interface RestoreProgress {
   doneBytes: number;
@@ -54,6 +63,10 @@ export interface RestoreOptions {
   /** Destination (see the module comment for where exactly the item lands). */
   to: string;
   force?: boolean;
+  /** Remove what the snapshot does not have below the target (implies force). */
+  delete?: boolean;
+  /** With delete: change nothing, list what would be removed. */
+  dryRun?: boolean;
   onProgress?: (p: RestoreProgress) => void;
   /** Test seams (test/security): called just before a destination file is created and opened. */
   testHooks?: { beforeOpen?: (dest: Buffer) => void };
@@ -76,6 +89,10 @@ export interface RestoreResult {
   replaced: number;
   /** Extended attributes the target refused (another file system, trusted.* as non-root): restored without them. */
   warnings: Warning[];
+  /** With delete: the paths removed (with dryRun: that would be), contents before their folder. */
+  removed: string[];
+  /** Nothing was written (dryRun). */
+  dryRun: boolean;
   seconds: number;
 }
 
@@ -83,6 +100,9 @@ interface Ctx {
   root: Root;
   limiter: Limiter;
   force: boolean;
+  /** Remove what the snapshot lacks (restore --delete). */
+  del: boolean;
+  removal: Removal;
   beforeOpen?: (dest: Buffer) => void;
   result: RestoreResult;
   warnings: Warnings;
@@ -190,16 +210,21 @@ async function makeFolder(ctx: Ctx, dest: Buffer): Promise<void> {
 
 /** Fill the folder `dest` with the tree of `guard` (the folder at `rel`), then give it `meta`. */
 async function putDir(ctx: Ctx, dest: Buffer, meta: EntryMeta & { xattrs?: Buffer }, guard: TreeGuard, rel: Buffer): Promise<void> {
-  const children = ctx.root.catalog.treeEntries(guard.tree);
-  for (const child of children) assertSafeName(child.name, `tree ${guard.tree}`);
-  // Files and symlinks of a folder concurrently (I/O latency dominates small files); subfolders
-  // one after another, depth first, so memory follows depth, not tree size.
-  await allSettledOrThrow(
-    children.filter((c) => c.kind !== Kind.Dir),
-    (child) => ctx.limiter.run(() => putLeaf(ctx, joinPath(dest, child.name), child, showName(joinPath(rel, child.name)))),
-  );
-  for (const child of children) {
-    if (child.kind !== Kind.Dir) continue;
+  // Files and symlinks of a folder concurrently, a page of entries at a time (I/O latency
+  // dominates small files); subfolders after them, one after another, depth first, so memory
+  // follows depth and a page, not tree or folder size.
+  const subfolders: Entry[] = [];
+  let page: Entry[] = [];
+  const putPage = () =>
+    allSettledOrThrow(page.splice(0), (child) => ctx.limiter.run(() => putLeaf(ctx, joinPath(dest, child.name), child, showName(joinPath(rel, child.name)))));
+  if (ctx.del) removeExtras(dest, keepFor(ctx.root.catalog.treeEntriesPaged(guard.tree)), false, ctx.removal);
+  for (const child of ctx.root.catalog.treeEntriesPaged(guard.tree, LEAF_PAGE)) {
+    assertSafeName(child.name, `tree ${guard.tree}`);
+    if (child.kind === Kind.Dir) subfolders.push(child);
+    else if (page.push(child) >= LEAF_PAGE) await putPage();
+  }
+  await putPage();
+  for (const child of subfolders) {
     const childRel = joinPath(rel, child.name);
     const inner = guard.enter(child.subtree, childRel); // a cycle or absurd depth: UNSAFE_PATH, before anything is made
     const childDest = joinPath(dest, child.name);
@@ -208,6 +233,32 @@ async function putDir(ctx: Ctx, dest: Buffer, meta: EntryMeta & { xattrs?: Buffe
   }
   warnRefused(ctx, showName(rel) || '.', await finishDir(dest, meta, ctx.root.asRoot, recordedXattrs(ctx.root.catalog, meta.xattrs)));
   ctx.result.dirs++;
+}
+
+/**
+ * What --delete keeps in a folder: the names the snapshot has there, except a folder where the
+ * snapshot has a file or symlink (removed, so that the file can take its place).
+ */
+function keepFor(children: Iterable<Pick<Entry, 'name' | 'kind'>>): (name: Buffer, st: fs.BigIntStats) => boolean {
+  const want = new Map(Array.from(children, (c) => [c.name.toString('latin1'), c.kind] as const));
+  return (name, st) => {
+    const kind = want.get(name.toString('latin1'));
+    return kind !== undefined && (kind === Kind.Dir || !st.isDirectory());
+  };
+}
+
+/** restore --delete --dry-run: list what would be removed below `dest`, writing nothing. */
+function listDeletions(ctx: Ctx, dest: Buffer, guard: TreeGuard, rel: Buffer): void {
+  const children = ctx.root.catalog.treeEntries(guard.tree);
+  for (const child of children) assertSafeName(child.name, `tree ${guard.tree}`);
+  removeExtras(dest, keepFor(children), true, ctx.removal);
+  for (const child of children) {
+    if (child.kind !== Kind.Dir) continue;
+    const childDest = joinPath(dest, child.name);
+    if (!lstatOrUndefined(childDest)?.isDirectory()) continue;
+    const childRel = joinPath(rel, child.name);
+    listDeletions(ctx, childDest, guard.enter(child.subtree, childRel), childRel);
+  }
 }
 
 /** Where the item lands: inside `to` when it is an existing folder, else at `to`. */
@@ -255,7 +306,10 @@ export async function restore(rootArg: string, snapshotName: string, opts: Resto
     }
     const name = parts.length > 0 ? parts[parts.length - 1]! : Buffer.from(snap.name);
     const target = resolveTarget(opts.to, name);
-    const force = opts.force ?? false;
+    const del = opts.delete ?? false;
+    const force = (opts.force ?? false) || del;
+    if (opts.dryRun && !del) throw new SnapError('USAGE', '--dry-run goes with --delete: it lists what --delete would remove', { hint: 'add --delete, or leave out --dry-run' });
+    if (del) checkDeleteTarget(root.layout.root, target);
     const existing = lstatOrUndefined(target);
     if (existing && !force) {
       throw new SnapError('EXISTS', `${showName(target)} already exists`, {
@@ -276,12 +330,16 @@ export async function restore(rootArg: string, snapshotName: string, opts: Resto
       bytes: 0,
       replaced: 0,
       warnings: [],
+      removed: [],
+      dryRun: opts.dryRun ?? false,
       seconds: 0,
     };
     const ctx: Ctx = {
       root,
       limiter: new Limiter(16),
       force,
+      del,
+      removal: { paths: result.removed },
       beforeOpen: opts.testHooks?.beforeOpen,
       result,
       warnings: new Warnings(),
@@ -293,8 +351,21 @@ export async function restore(rootArg: string, snapshotName: string, opts: Resto
       },
       onProgress: opts.onProgress,
     };
+    // A folder at the target where the snapshot has a file or symlink: --delete removes it.
+    const removeTopFolder = (dryRun: boolean) => {
+      if (!existing?.isDirectory() || entry.kind === Kind.Dir) return;
+      const { parent, name: targetName } = splitTarget(target);
+      removeExtras(parent, (n) => !n.equals(targetName), dryRun, ctx.removal);
+    };
+    if (opts.dryRun) {
+      removeTopFolder(true);
+      if (entry.kind === Kind.Dir && existing?.isDirectory()) listDeletions(ctx, target, TreeGuard.top(snap.name, entry.subtree!, parts.length), relBytes);
+      result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      return result;
+    }
     let madeTop = false; // only what we created is removed after a failure
     try {
+      if (del) removeTopFolder(false);
       if (entry.kind === Kind.Dir) {
         if (entry.subtree === undefined) throw new SnapError('CATALOG', `folder ${result.path} of ${snap.name} has no tree record`);
         const guard = TreeGuard.top(snap.name, entry.subtree, parts.length);

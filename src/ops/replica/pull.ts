@@ -19,6 +19,10 @@
  *   5. rename the staged folders into the root.
  * A kill before 4 leaves an empty store (recovery removes the staging folders); a kill after 4
  * leaves complete staged folders, which the next locked run renames into place.
+ *
+ * An encrypted replica is opened with its key first (a wrong one: nothing written anywhere); its
+ * HEAD must not be older than the newest this machine has seen (rollback-guard.ts); its catalog
+ * and every blob are authenticated while they are downloaded, before the checks above.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -30,7 +34,12 @@ import { ObjectPlacer } from '../shared/object-placer.js';
 import { buildSnapshot } from '../shared/build-folder.js';
 import { MAX_TREE_DEPTH } from '../shared/snapshot-tree.js';
 import { DEFAULT_CONCURRENCY, type TransferProgress } from '../../replica/defaults.js';
-import { readHead } from '../../replica/listing.js';
+import { openReplica, type SecretProvider } from '../../replica/open-replica.js';
+import type { ReplicaCodec } from '../../replica/codec.js';
+import type { ReplicaHead } from '../../replica/layout.js';
+import { AuthFailure } from '../../replica/sealed-stream.js';
+import { rememberHead, rollbackProblem } from '../../replica/rollback-guard.js';
+import { bucketFor } from '../../replica/throttle.js';
 import { Catalog } from '../../catalog/catalog.js';
 import { catalogInvariantProblems, type CatalogProblem } from '../../catalog/invariants.js';
 import {
@@ -64,6 +73,10 @@ export interface PullOptions {
   snapshots?: string[];
   waitMs?: number;
   onProgress?: (p: TransferProgress) => void;
+  /** Asked for the passphrase or key file only when the replica is encrypted. */
+  secret?: SecretProvider;
+  /** KiB/s for all downloads of this pull together. */
+  limitDownloadKiB?: number;
 }
 
 export interface PullResult {
@@ -88,13 +101,15 @@ export async function pull(urlArg: string, rootArg: string, opts: PullOptions = 
   if (!rootArg) throw new SnapError('USAGE', 'missing <root> argument');
   const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new SnapError('USAGE', `--concurrency must be a positive integer, got ${concurrency}`);
-  const client = new ReplicaClient(r, { endpoint: opts.endpoint });
+  const client = new ReplicaClient(r, { endpoint: opts.endpoint, downloadLimit: bucketFor(opts.limitDownloadKiB) });
   let checked: { dir: string; file: string } | undefined;
   try {
     await client.checkBucket();
-    const head = await readHead(client, r);
+    const { head, codec } = await openReplica(client, r, opts.secret);
     if (!head) throw new SnapError('NOT_A_STORE', `no linksnap replica at ${r.url} (no HEAD)`, { hint: 'push to it first: snap push <root> ' + r.url });
-    checked = await fetchCheckedCatalog(client, r.url, head, opts.snapshots);
+    const replayed = codec.stateId && rollbackProblem(codec.stateId, head, r.url);
+    if (replayed) throw new SnapError('CATALOG', replayed, { hint: 'nothing was written. The bucket was tampered with, or restored from an old copy' });
+    checked = await fetchCheckedCatalog(client, codec, r.url, head, opts.snapshots);
 
     const rootPath = path.resolve(rootArg);
     await fsp.mkdir(rootPath, { recursive: true }).catch((e) => {
@@ -111,7 +126,9 @@ export async function pull(urlArg: string, rootArg: string, opts: PullOptions = 
         });
       }
       local.close(); // the empty catalog is replaced at the end; the lock stays held
-      return await pullLocked(client, r.url, head, checked.file, local, opts, concurrency, t0);
+      const result = await pullLocked(client, codec, r.url, head, checked.file, local, opts, concurrency, t0);
+      if (codec.stateId) rememberHead(codec.stateId, head);
+      return result;
     } finally {
       lock?.release();
       local.close();
@@ -128,8 +145,9 @@ export async function pull(urlArg: string, rootArg: string, opts: PullOptions = 
  */
 async function fetchCheckedCatalog(
   client: ReplicaClient,
+  codec: ReplicaCodec,
   url: string,
-  head: NonNullable<Awaited<ReturnType<typeof readHead>>>,
+  head: ReplicaHead,
   wanted: string[] | undefined,
 ): Promise<{ dir: string; file: string }> {
   const refuse = (what: string, code: 'CATALOG' | 'UNSAFE_PATH' = 'CATALOG') =>
@@ -139,7 +157,13 @@ async function fetchCheckedCatalog(
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'linksnap-pull-'));
   try {
     const file = path.join(dir, 'catalog.db');
-    const got = await client.getFile(head.key, file);
+    let got;
+    try {
+      got = await client.getFile(head.key, file, undefined, codec.openCatalog(head.generation, `the replica's catalog ${head.key}`));
+    } catch (e) {
+      if (e instanceof AuthFailure) throw refuse('fails authentication (altered, truncated, swapped or replayed)');
+      throw e;
+    }
     if (got.blake3 !== head.blake3) throw refuse('does not match the BLAKE3 in HEAD');
     const damaged = catalogFileProblems(file);
     if (damaged.length) throw refuse(`is damaged: ${damaged[0]}`);
@@ -169,8 +193,9 @@ async function fetchCheckedCatalog(
 
 async function pullLocked(
   client: ReplicaClient,
+  codec: ReplicaCodec,
   url: string,
-  head: NonNullable<Awaited<ReturnType<typeof readHead>>>,
+  head: ReplicaHead,
   checkedFile: string,
   local: Root,
   opts: PullOptions,
@@ -196,7 +221,7 @@ async function pullLocked(
     // is forced), and it records link-limit replicas made on this file system.
     const staged: Root = { layout, catalog: cat, asRoot: local.asRoot, close: () => {} };
     const placer = new ObjectPlacer(staged);
-    const counts = await fetchObjects(client, url, cat, staged, placer, concurrency, opts.onProgress);
+    const counts = await fetchObjects(client, codec, url, cat, staged, placer, concurrency, opts.onProgress);
     await syncFileSystem(layout.store);
     faultPoint('pull:objects-published');
 
@@ -284,6 +309,7 @@ async function reusableObject(layout: StoreLayout, hash: Buffer, variants: Objec
 
 async function fetchObjects(
   client: ReplicaClient,
+  codec: ReplicaCodec,
   url: string,
   cat: Catalog,
   staged: Root,
@@ -308,13 +334,22 @@ async function fetchObjects(
         progress.doneBytes += c.size;
       } else {
         downloaded = tmpName(layout.tmp);
-        const got = await client.getFile(blobKey(client.url, c.hex), downloaded, (n) => {
+        const name = codec.blobName(c.hex);
+        const key = blobKey(client.url, name);
+        const onBytes = (n: number) => {
           progress.doneBytes += n;
           onProgress?.(progress);
-        });
+        };
+        let got;
+        try {
+          got = await client.getFile(key, downloaded, onBytes, codec.openBlob(name, `blob ${key} of ${url}`));
+        } catch (e) {
+          await fsp.rm(downloaded, { force: true });
+          throw e;
+        }
         if (got.blake3 !== c.hex || got.size !== c.size) {
           await fsp.rm(downloaded, { force: true });
-          throw new HashMismatch(c.hex, got.size !== c.size ? `${got.blake3} (${got.size} bytes, expected ${c.size})` : got.blake3, 'remote', `blob ${blobKey(client.url, c.hex)} of ${url}`);
+          throw new HashMismatch(c.hex, got.size !== c.size ? `${got.blake3} (${got.size} bytes, expected ${c.size})` : got.blake3, 'remote', `blob ${key} of ${url}`);
         }
         source = downloaded;
         out.downloadedBlobs++;

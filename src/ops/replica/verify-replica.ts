@@ -7,6 +7,11 @@
  *   - with samplePercent, that share of the blobs (at least one) is downloaded and re-hashed.
  * Finding kinds are those of local verify (src/ops/verify/types.ts), so scripts match one set.
  * Damaged contents are traced to the snapshots and paths that use them.
+ *
+ * An encrypted replica is opened with its key (a wrong one is exit 2, not a finding); its HEAD
+ * is checked against the newest this machine has seen (`replica-rollback`), its catalog and each
+ * sampled blob are authenticated as they are downloaded (a failure is `catalog-integrity` or
+ * `object-content`), and sizes are compared with the sealed sizes.
  */
 import fsp from 'node:fs/promises';
 import os from 'node:os';
@@ -18,7 +23,11 @@ import { ReplicaClient } from '../../replica/client.js';
 import { blobKey, type ReplicaHead } from '../../replica/layout.js';
 import { parseReplicaUrl } from '../../replica/url.js';
 import { DEFAULT_CONCURRENCY, type TransferProgress } from '../../replica/defaults.js';
-import { listRemoteBlobs, readHead } from '../../replica/listing.js';
+import { listRemoteBlobs } from '../../replica/listing.js';
+import { openReplica, type SecretProvider } from '../../replica/open-replica.js';
+import type { ReplicaCodec } from '../../replica/codec.js';
+import { AuthFailure } from '../../replica/sealed-stream.js';
+import { rememberHead, rollbackProblem } from '../../replica/rollback-guard.js';
 import { MAX_PATHS_PER_FINDING } from '../verify/types.js';
 import { Limiter, allSettledOrThrow } from '../../util/limit.js';
 import { assertSafeName, joinPath, showName } from '../../util/paths.js';
@@ -44,6 +53,8 @@ export interface ReplicaVerifyOptions {
   endpoint?: string;
   concurrency?: number;
   onProgress?: (p: TransferProgress) => void;
+  /** Asked for the passphrase or key file only when the replica is encrypted. */
+  secret?: SecretProvider;
 }
 
 export interface ReplicaVerifyReport {
@@ -71,11 +82,12 @@ export async function verifyReplica(url: string, opts: ReplicaVerifyOptions = {}
     return { url: r.url, generation: head?.generation ?? null, snapshots, findings, damaged: counts.damage > 0, counts, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
   };
   let head: ReplicaHead | undefined;
+  let codec: ReplicaCodec;
   let snapshots: string[] = [];
   try {
     await client.checkBucket();
     try {
-      head = await readHead(client, r);
+      ({ head, codec } = await openReplica(client, r, opts.secret));
     } catch (e) {
       if (!isSnapError(e) || e.code !== 'CATALOG') throw e;
       findings.push({ kind: 'catalog-integrity', severity: 'damage', message: e.message, snapshots: [], paths: ['HEAD'] });
@@ -83,12 +95,25 @@ export async function verifyReplica(url: string, opts: ReplicaVerifyOptions = {}
     }
     if (!head) throw new SnapError('NOT_A_STORE', `no linksnap replica at ${r.url} (no HEAD)`, { hint: `push to it first: snap push <root> ${r.url}` });
 
+    const replayed = codec.stateId && rollbackProblem(codec.stateId, head, r.url);
+    if (replayed) {
+      findings.push({ kind: 'replica-rollback', severity: 'damage', message: replayed, snapshots: head.snapshots, paths: ['HEAD', head.key] });
+      return report();
+    }
+
     const catFile = path.join(tmp, 'catalog.db');
     if (!(await client.headObject(head.key))) {
       findings.push({ kind: 'catalog-integrity', severity: 'damage', message: `the catalog ${head.key} named by HEAD is missing`, snapshots: head.snapshots, paths: [head.key] });
       return report();
     }
-    const got = await client.getFile(head.key, catFile);
+    let got;
+    try {
+      got = await client.getFile(head.key, catFile, undefined, codec.openCatalog(head.generation, `the catalog ${head.key}`));
+    } catch (e) {
+      if (!(e instanceof AuthFailure)) throw e;
+      findings.push({ kind: 'catalog-integrity', severity: 'damage', message: e.message, snapshots: head.snapshots, paths: [head.key] });
+      return report();
+    }
     if (got.blake3 !== head.blake3) {
       findings.push({ kind: 'catalog-integrity', severity: 'damage', message: `the catalog ${head.key} does not match the BLAKE3 recorded in HEAD`, snapshots: head.snapshots, paths: [head.key] });
       return report();
@@ -110,15 +135,16 @@ export async function verifyReplica(url: string, opts: ReplicaVerifyOptions = {}
       if (orphans > 0) {
         findings.push({ kind: 'catalog-invariant', severity: 'damage', message: `${orphans} file entries have no object row: pull could not place them`, snapshots, paths: [] });
       }
-      const contents = distinctContents(cat);
+      const contents = distinctContents(cat).map((c) => ({ ...c, name: codec.blobName(c.hex) }));
       counts.blobs = contents.length;
       counts.blobBytes = contents.reduce((s, c) => s + c.size, 0);
       const remote = await listRemoteBlobs(client, r);
       const bad = new Map<string, { kind: string; message: string }>();
       for (const c of contents) {
-        const size = remote.get(c.hex);
-        if (size === undefined) bad.set(c.hex, { kind: 'object-missing', message: `blob ${c.hex} is missing` });
-        else if (size !== c.size) bad.set(c.hex, { kind: 'object-size', message: `blob ${c.hex} has ${size} bytes, expected ${c.size}` });
+        const size = remote.get(c.name);
+        const want = codec.storedSize(c.size);
+        if (size === undefined) bad.set(c.hex, { kind: 'object-missing', message: `blob ${c.name} is missing` });
+        else if (size !== want) bad.set(c.hex, { kind: 'object-size', message: `blob ${c.name} has ${size} bytes, expected ${want}` });
       }
 
       const candidates = contents.filter((c) => !bad.has(c.hex));
@@ -128,22 +154,33 @@ export async function verifyReplica(url: string, opts: ReplicaVerifyOptions = {}
       await allSettledOrThrow(sample, (c, i) =>
         limiter.run(async () => {
           const file = path.join(tmp, `blob-${i}`);
-          const h = await client.getFile(blobKey(r, c.hex), file, (n) => {
+          const key = blobKey(r, c.name);
+          const onBytes = (n: number) => {
             progress.doneBytes += n;
             opts.onProgress?.(progress);
-          });
-          await fsp.rm(file, { force: true });
-          counts.blobsHashed++;
+          };
+          let h;
+          try {
+            h = await client.getFile(key, file, onBytes, codec.openBlob(c.name, `blob ${c.name}`));
+          } catch (e) {
+            if (!(e instanceof AuthFailure)) throw e;
+            bad.set(c.hex, { kind: 'object-content', message: e.message });
+            return;
+          } finally {
+            await fsp.rm(file, { force: true });
+            counts.blobsHashed++;
+            progress.doneBlobs++;
+            opts.onProgress?.(progress);
+          }
           counts.bytesHashed += h.size;
-          if (h.blake3 !== c.hex) bad.set(c.hex, { kind: 'object-content', message: `blob ${c.hex} does not hash to its name (got ${h.blake3.slice(0, 16)}…)` });
-          else if (h.size !== c.size) bad.set(c.hex, { kind: 'object-size', message: `blob ${c.hex} has ${h.size} bytes, expected ${c.size}` });
-          progress.doneBlobs++;
-          opts.onProgress?.(progress);
+          if (h.blake3 !== c.hex) bad.set(c.hex, { kind: 'object-content', message: `blob ${c.name} does not hash to its content's BLAKE3 (got ${h.blake3.slice(0, 16)}…)` });
+          else if (h.size !== c.size) bad.set(c.hex, { kind: 'object-size', message: `blob ${c.name} has ${h.size} bytes, expected ${c.size}` });
         }),
       );
 
-      findings.push(...traceDamage(cat, bad, r));
-      const referenced = new Set(contents.map((c) => c.hex));
+      findings.push(...traceDamage(cat, codec, bad, r));
+      if (codec.stateId) rememberHead(codec.stateId, head);
+      const referenced = new Set(contents.map((c) => c.name));
       const extra = [...remote.keys()].filter((hex) => !referenced.has(hex));
       if (extra.length > 0) {
         findings.push({
@@ -176,7 +213,7 @@ function pickSample<T>(items: readonly T[], pct: number): T[] {
 }
 
 /** One finding per damaged blob, naming every snapshot and path that uses its content. */
-function traceDamage(cat: Catalog, bad: Map<string, { kind: string; message: string }>, r: ReturnType<typeof parseReplicaUrl>): ReplicaFinding[] {
+function traceDamage(cat: Catalog, codec: ReplicaCodec, bad: Map<string, { kind: string; message: string }>, r: ReturnType<typeof parseReplicaUrl>): ReplicaFinding[] {
   if (bad.size === 0) return [];
   const hashes = [...bad.keys()].map((hex) => Buffer.from(hex, 'hex'));
   const affected = treesContainingContent(cat, hashes);
@@ -210,7 +247,7 @@ function traceDamage(cat: Catalog, bad: Map<string, { kind: string; message: str
       snapshots: [...u.snapshots],
       paths: u.paths,
       ...(u.more ? { morePaths: u.more } : {}),
-      object: blobKey(r, hex),
+      object: blobKey(r, codec.blobName(hex)),
     };
   });
 }

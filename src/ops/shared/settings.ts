@@ -90,12 +90,33 @@ export const durationKind: SettingKind<number> = {
   },
 };
 
+/** A duration longer than zero (a timeout). */
+export const positiveDurationKind: SettingKind<number> = {
+  ...durationKind,
+  what: 'a duration longer than zero such as 90s, 10m or 1h',
+  parse: (text) => {
+    const ms = durationKind.parse(text);
+    return ms !== undefined && ms > 0 ? ms : undefined;
+  },
+};
+
 /** Free text on one line (a command, a pattern), not empty. */
 export const textKind: SettingKind<string> = {
   what: 'text on one line',
   placeholder: '<text>',
   parse: (text) => (text.length > 0 && !/[\n\r\0]/.test(text) ? text : undefined),
   format: (v) => v,
+};
+
+/** File names separated by commas (`.nobackup,.nosnap`), each without '/'; saved as given, without spaces around the commas. */
+export const nameListKind: SettingKind<string[]> = {
+  what: 'file names separated by commas',
+  placeholder: '<name>[,<name>…]',
+  parse: (text) => {
+    const names = text.split(',').map((n) => n.trim());
+    return names.every((n) => n !== '' && n !== '.' && n !== '..' && !/[/\n\r\0]/.test(n)) ? names : undefined;
+  },
+  format: (v) => v.join(','),
 };
 
 const positiveInteger = integerKind(1);
@@ -114,8 +135,17 @@ export const SETTINGS = {
     default: 50,
     description: "refuse a take whose source lost more than this % of the last snapshot's files or bytes; 100 turns it off",
   },
+  'take.one-file-system': { kind: booleanKind, description: 'do not descend into other file systems below .latest (a mount point is kept as an empty folder)' },
+  'take.exclude-caches': { kind: booleanKind, description: 'leave out the contents of folders holding a valid CACHEDIR.TAG (the tag file is kept)' },
+  'take.exclude-if-present': { kind: nameListKind, description: 'leave out the contents of folders holding a file of one of these names (the marker is kept)' },
   'take.xattrs': { kind: booleanKind, default: false, description: 'record extended attributes and ACLs (as take --xattrs does)' },
-} satisfies Record<string, Setting<number> | Setting<boolean> | Setting<string>>;
+  'take.skip-unchanged': { kind: booleanKind, description: 'make no new snapshot (and rotate nothing) when nothing changed since the newest one' },
+  // The take's hooks (docs/operations.md, "Hooks"): shell commands run with /bin/sh -c.
+  'hooks.pre': { kind: textKind, description: 'command run before the take reads .latest (it may fill it); if it fails, nothing is taken' },
+  'hooks.post': { kind: textKind, description: 'command run after the snapshot is published and rotation is done (gets LINKSNAP_SNAPSHOT)' },
+  'hooks.failure': { kind: textKind, description: 'command run when a take fails (gets LINKSNAP_EXIT and LINKSNAP_ERROR)' },
+  'hooks.timeout': { kind: positiveDurationKind, default: 3_600_000, description: 'how long each hook may run before it is killed' },
+} satisfies Record<string, Setting<number> | Setting<boolean> | Setting<string> | Setting<string[]>>;
 
 export type SettingKey = keyof typeof SETTINGS;
 type ValueOf<K extends SettingKey> = (typeof SETTINGS)[K] extends Setting<infer T> ? T : never;

@@ -85,17 +85,18 @@ export interface WalkedEntry {
 /**
  * Every entry below the tree of `top`, depth first, parents before children, names in byte
  * order, each name checked with isSafeName and each descent with the guard. Iterative: memory
- * is one folder's entries per level of depth. `prefix` is prepended to every rel path.
+ * is one page of a folder's entries per level of depth. `prefix` is prepended to every rel path.
  */
 export function* walkTree(catalog: Catalog, top: TreeGuard, prefix: Buffer = Buffer.alloc(0)): Generator<WalkedEntry> {
-  const stack = [{ guard: top, rel: prefix, entries: catalog.treeEntries(top.tree), next: 0 }];
+  const stack = [{ guard: top, rel: prefix, entries: catalog.treeEntriesPaged(top.tree) }];
   while (stack.length > 0) {
     const at = stack[stack.length - 1]!;
-    const entry = at.entries[at.next++];
-    if (!entry) {
+    const next = at.entries.next();
+    if (next.done) {
       stack.pop();
       continue;
     }
+    const entry = next.value;
     assertSafeName(entry.name, `tree ${at.guard.tree}`);
     const rel = joinPath(at.rel, entry.name);
     const depth = at.guard.depth + 1;
@@ -105,7 +106,7 @@ export function* walkTree(catalog: Catalog, top: TreeGuard, prefix: Buffer = Buf
     }
     const guard = at.guard.enter(entry.subtree, rel);
     yield { rel, entry, depth };
-    stack.push({ guard, rel, entries: catalog.treeEntries(guard.tree), next: 0 });
+    stack.push({ guard, rel, entries: catalog.treeEntriesPaged(guard.tree) });
   }
 }
 

@@ -22,25 +22,31 @@ import { joinPath, showName } from '../../util/paths.js';
 import { errnoCode } from '../../errors.js';
 import type { ExcludeFn } from './excludes.js';
 import { judgeShrink, shrinkBaseline, shrinkMessage } from './shrink-guard.js';
+import { resolveBoundaries, type BoundaryOptions } from './boundaries.js';
+import { markerIn } from '../../store/folder-markers.js';
 
 /**
  * changed: a file a take would read and hash; unchanged: a file the quick check vouches for;
  * included: a folder or symlink (recorded from its metadata); excluded: left out by an exclude
- * rule (a folder's contents are not visited); skipped: special files and unreadable paths.
+ * rule (a folder's contents are not visited); emptied: a folder kept without its contents (on
+ * another file system with --one-file-system, or holding a marker file: boundaries.ts);
+ * skipped: special files and unreadable paths.
  */
-export type DryRunStatus = 'changed' | 'unchanged' | 'included' | 'excluded' | 'skipped';
+export type DryRunStatus = 'changed' | 'unchanged' | 'included' | 'excluded' | 'emptied' | 'skipped';
 
 export interface DryRunEntry {
   path: string;
   kind: 'file' | 'dir' | 'symlink' | 'other';
   status: DryRunStatus;
   size?: number;
-  /** skipped: why. */
+  /** skipped, emptied: why. */
   reason?: string;
 }
 
 export interface DryRunOptions {
   exclude?: ExcludeFn;
+  /** As take's: mount points and marker files, added to the saved settings. */
+  boundaries?: BoundaryOptions;
   checksum?: boolean;
   /** As take's --xattrs (default: the saved take.xattrs): records written otherwise are not trusted. */
   xattrs?: boolean;
@@ -60,6 +66,8 @@ export interface DryRunResult {
   changedFiles: number;
   changedBytes: number;
   excluded: number;
+  /** Folders kept without their contents (boundaries). */
+  emptied: number;
   skipped: number;
   /** The shrink guard would refuse this source: the real take's error message (shrink-guard.ts). */
   wouldRefuse?: string;
@@ -73,8 +81,14 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
   // A take under other exclude rules starts its records afresh (take.ts): so does its preview.
   const xattrs = root !== undefined && (opts.xattrs ?? readSetting(root.catalog.getConfig(), 'take.xattrs'));
   const trusted = !opts.checksum && root !== undefined && recordsTrusted(root.catalog.getInternal(RULES_SETTING), rulesKeyOf(opts.exclude, xattrs));
-  const r: DryRunResult = { dryRun: true, source: source.real, files: 0, dirs: 0, symlinks: 0, bytes: 0, changedFiles: 0, changedBytes: 0, excluded: 0, skipped: 0 };
+  const boundaries = resolveBoundaries(root?.catalog.getConfig(), opts.boundaries ?? {});
+  const r: DryRunResult = { dryRun: true, source: source.real, files: 0, dirs: 0, symlinks: 0, bytes: 0, changedFiles: 0, changedBytes: 0, excluded: 0, emptied: 0, skipped: 0 };
   const emit = (e: DryRunEntry) => opts.onEntry?.(e);
+  const emptied = (rel: Buffer, reason: string) => {
+    r.emptied++;
+    emit({ path: showName(rel), kind: 'dir', status: 'emptied', reason });
+  };
+  const topDev = (await fsp.stat(source.real, { bigint: true })).dev;
 
   const walk = async (abs: Buffer, rel: Buffer): Promise<void> => {
     let names: Buffer[];
@@ -90,9 +104,15 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
       throw e;
     }
     names.sort(Buffer.compare);
+    const marker = boundaries.markers.length > 0 ? markerIn(abs, (n) => names.some((x) => x.equals(n)), boundaries.markers) : undefined;
+    if (marker) {
+      // A take keeps only the marker of such a folder (src/store/folder-markers.ts).
+      emptied(rel, `holds ${marker.name.toString()}: only that file kept`);
+      names = [marker.name];
+    }
     const row = trusted ? root!.catalog.quickCheck(rel) : undefined;
     const byName = row ? recordsByName(row.records) : undefined;
-    const dirs: [Buffer, Buffer][] = [];
+    const dirs: [Buffer, Buffer, bigint][] = [];
     for (const name of names) {
       const childAbs = joinPath(abs, name);
       const childRel = joinPath(rel, name);
@@ -115,7 +135,7 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
         continue;
       }
       if (isDir) {
-        dirs.push([childAbs, childRel]);
+        dirs.push([childAbs, childRel, st.dev]);
       } else if (kind === 'symlink') {
         r.symlinks++;
         emit({ path: shown, kind, status: 'included', size: Number(st.size) });
@@ -134,10 +154,11 @@ export async function takeDryRun(rootArg: string, opts: DryRunOptions = {}): Pro
         emit({ path: shown, kind, status: 'skipped', reason: 'special file (FIFO, socket or device): not stored' });
       }
     }
-    for (const [childAbs, childRel] of dirs) {
+    for (const [childAbs, childRel, dev] of dirs) {
       r.dirs++;
       emit({ path: showName(childRel), kind: 'dir', status: 'included' });
-      await walk(childAbs, childRel);
+      if (boundaries.oneFileSystem && dev !== topDev) emptied(childRel, 'another file system: kept as an empty folder');
+      else await walk(childAbs, childRel);
     }
   };
   try {

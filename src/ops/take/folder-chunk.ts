@@ -204,7 +204,7 @@ export class FolderChunk {
     this.pending.push(
       this.w.limiter.run(async () => {
         const p = (this.placed[k] = await this.w.file(at, st, known));
-        if (!p || !p.input.entry.hash!.equals(known)) this.changed = true;
+        if (!p || !extraOf(p.input.entry.hash!, p.input.entry.xattrs).equals(known)) this.changed = true;
       }),
     );
   }

@@ -39,6 +39,7 @@ const SKIPPABLE: Record<string, 'vanished' | 'unreadable' | 'swapped'> = {
 export class FolderWalk {
   /** Walk the source's top folder `src` (which must be the inode `expect`) into the empty staging folder `dest`. */
   static walkSource(w: SourceWalker, src: Buffer, expect: { dev: bigint; ino: bigint }, dest: Buffer): Promise<FolderResult> {
+    w.topDev = expect.dev;
     return new FolderWalk(w, { name: src, expect }, Buffer.alloc(0), dest).run();
   }
 
@@ -55,8 +56,9 @@ export class FolderWalk {
     const row = w.opts.checksum ? undefined : catalog.quickCheck(rel);
     const single = row && row.parts === 1 ? row.records : undefined;
     const link = { stageDir: this.dest, objectsDir: w.root.layout.objects, link: !testLinkLimitActive(), owners: w.root.asRoot, xattrs: w.opts.xattrs === true };
-    const opened = await w.pool.scan({ ...link, folder: this.folder, records: single, chunked: row !== undefined && row.parts > 1 });
+    const opened = await w.pool.scan({ ...link, folder: this.folder, records: single, chunked: row !== undefined && row.parts > 1, markers: w.opts.boundaries?.markers });
     if ('error' in opened) return this.skipped(opened.error);
+    if ('marker' in opened && opened.marker) w.opts.onBoundary?.(rel, `holds ${asBuffer(opened.marker).toString()}: only that file kept`);
     const fd = opened.fd;
     /** A chunk scan still running in a worker: it uses `fd`, which must outlive it. */
     let prefetched: Promise<unknown> = Promise.resolve();
@@ -66,7 +68,10 @@ export class FolderWalk {
         fd,
         rel,
         dest: this.dest,
-        walkSubfolder: (name, st) => new FolderWalk(w, { parentFd: fd, name, expect: st }, joinPath(rel, name), joinPath(this.dest, name)).run(),
+        walkSubfolder: (name, st) => {
+          const sub = new FolderWalk(w, { parentFd: fd, name, expect: st }, joinPath(rel, name), joinPath(this.dest, name));
+          return w.leavesFileSystem(st.dev) ? Promise.resolve(sub.mountPoint()) : sub.run();
+        },
       };
       const tree = new TreeWriter(catalog, rel, row?.digest);
       const unrecorded = row === undefined;
@@ -118,6 +123,18 @@ export class FolderWalk {
     if (rel.length === 0 || !kind) throw new ErrnoError(code, `${code}: cannot open ${rel.length === 0 ? this.folder.name.toString() : rel.toString()}`);
     if (kind === 'swapped') w.warnings.add('vanished', rel, 'replaced by something else while being read; skipped');
     else w.warnings.add(kind, rel, `folder contents skipped: ${code}`);
+    return this.empty();
+  }
+
+  /** A folder on another file system, with --one-file-system: kept, empty, as `rsync -x` does. */
+  mountPoint(): FolderResult {
+    this.w.opts.onBoundary?.(this.rel, 'another file system: kept as an empty folder');
+    return this.empty();
+  }
+
+  /** The folder as an empty one; the records below it vouch for nothing now. */
+  private empty(): FolderResult {
+    const { w, rel } = this;
     w.root.catalog.dropQuickCheckBelow(rel);
     const tree = new TreeWriter(w.root.catalog, rel, undefined);
     tree.add({ lo: undefined, hi: undefined }, true, () => []);

@@ -12,6 +12,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { openRoot, lockRoot, resolveRoot, type Root } from '../shared/root.js';
+import type { LockHandle } from '../../catalog/lock.js';
 import { findSource } from '../shared/source.js';
 import { recover, emptyTrash } from '../shared/recover.js';
 import { SourceWalker, type WalkOptions } from './walker.js';
@@ -25,7 +26,7 @@ import { xattrBinding } from '../../store/xattrs.js';
 import { rotate } from '../retention/rotate.js';
 import { collectGarbage, type GcResult } from '../retention/collect-garbage.js';
 import type { Warning } from '../shared/warnings.js';
-import { snapshotNameFor } from '../../store/layout.js';
+import { layoutFor, snapshotNameFor } from '../../store/layout.js';
 import { bootId } from '../../store/durability.js';
 import { nsToUtimeArg } from '../../store/times.js';
 import { SnapError, wrapFsError } from '../../errors.js';
@@ -38,6 +39,12 @@ import { trace } from '../../util/trace.js';
 import type { ExcludeFn } from './excludes.js';
 import { lexists } from '../../util/fs.js';
 import { refuseIfShrunk, shrinkBaseline } from './shrink-guard.js';
+import { resolveBoundaries, type BoundaryOptions } from './boundaries.js';
+import type { SnapshotRow } from '../../catalog/catalog.js';
+import type { EntryMeta } from '../../model/entry.js';
+import { NO_XATTRS } from '../../model/xattrs.js';
+import { hookSettings, preHookError, runHook, type HookName, type HookOutcome, type HookSettings } from './hooks.js';
+import { failureOf, nowNs, recordRunOn, recordRunWarningIn } from '../shared/run-record.js';
 
 export interface TakeOptions {
   /**
@@ -57,14 +64,31 @@ export interface TakeOptions {
   now?: () => Date;
   /** Paths to leave out; its `key` names the rules (see trustRecordsFor below). */
   exclude?: ExcludeFn;
+  /** Mount points and marker files, added to the saved take.* settings (boundaries.ts). */
+  boundaries?: BoundaryOptions;
+  /** Called for each folder kept with its contents left out by a boundary. */
+  onBoundary?: (rel: Buffer, why: string) => void;
+  /** Make no snapshot when nothing changed since the newest one (also take.skip-unchanged). */
+  skipUnchanged?: boolean;
   /** Files changed this recently are re-hashed next time (see take-walker.ts); tests narrow it. */
   racyWindowMs?: number;
   onFile?: WalkOptions['onFile'];
   /** Test seams (test/fault): called just before a source file is opened for reading. */
   testHooks?: WalkOptions['hooks'];
+  /** Run no hooks this time (`take --no-hooks`). */
+  noHooks?: boolean;
+  /** The exit code the caller will end with for an error: hooks.failure gets it as LINKSNAP_EXIT (default 1). */
+  exitCodeOf?: (e: unknown) => number;
+  /** Told when each hook ends (pre, post, failure). */
+  onHook?: (o: HookOutcome) => void;
 }
 
 export interface TakeResult {
+  /**
+   * Nothing changed since the newest snapshot and --skip-unchanged was on: no new snapshot was
+   * made and nothing rotated; `snapshot` and `path` name the newest one.
+   */
+  skipped: boolean;
   snapshot: string;
   path: string;
   files: number;
@@ -81,6 +105,8 @@ export interface TakeResult {
   warningCount: number;
   rotated: string[];
   gc: GcResult | undefined;
+  /** The hooks that ran (pre, post); a failed post makes the take complete with a warning. */
+  hooks: HookOutcome[];
   seconds: number;
 }
 
@@ -126,31 +152,135 @@ function reportDamaged(root: Root, walker: SourceWalker): void {
   }
 }
 
+/** What a take's walk found and stored, as its result reports it (taken or skipped). */
+function walkSummary(walker: SourceWalker, totals: { files: number; dirs: number; bytes: number }) {
+  return {
+    files: totals.files,
+    dirs: totals.dirs,
+    symlinks: walker.counters.symlinks,
+    bytes: totals.bytes,
+    hashedFiles: walker.counters.hashedFiles,
+    hashedBytes: walker.counters.hashedBytes,
+    newObjects: walker.placer.newObjects,
+    newBytes: walker.placer.newBytes,
+    dedupBytes: totals.bytes - walker.placer.newBytes,
+    warnings: walker.warnings.list,
+    warningCount: walker.warnings.count,
+  };
+}
+
+function newestComplete(root: Root): SnapshotRow | undefined {
+  return root.catalog
+    .listSnapshots()
+    .filter((s) => s.state === 'complete')
+    .at(-1);
+}
+
+/**
+ * The newest snapshot, when this take's tree and top folder are exactly its own (trees are
+ * stored once per digest, so the same tree is the same id) and its dated folder is still there.
+ */
+function unchangedSince(root: Root, newest: SnapshotRow | undefined, tree: number, top: EntryMeta, topXattrs: Buffer | undefined): SnapshotRow | undefined {
+  if (!newest || newest.rootTree !== tree) return undefined;
+  if (newest.rootMode !== top.mode || newest.rootUid !== top.uid || newest.rootGid !== top.gid || newest.rootMtimeNs !== top.mtimeNs) return undefined;
+  if (!newest.rootXattrs.equals(topXattrs ?? NO_XATTRS)) return undefined;
+  return lexists(path.join(root.layout.root, newest.name)) ? newest : undefined;
+}
+
+/**
+ * --skip-unchanged with nothing changed: no snapshot row, no folder, no rotation. What the walk
+ * learnt is kept (the quick-check records, any object stored again to replace a damaged one, made
+ * durable first), and the staging folder goes.
+ */
+async function skipTake(root: Root, walker: SourceWalker, durability: TakeDurability, stage: string, newest: SnapshotRow, totals: { files: number; dirs: number; bytes: number }): Promise<TakeResult> {
+  await walker.pool.close();
+  await removeTree(stage);
+  await durability.flush();
+  root.catalog.commit();
+  clearDirty(root); // every object on disk is known to the catalog
+  return {
+    hooks: [],
+    skipped: true,
+    snapshot: newest.name,
+    path: path.join(root.layout.root, newest.name),
+    ...walkSummary(walker, totals),
+    rotated: [],
+    gc: undefined,
+    seconds: 0,
+  };
+}
+
 export async function take(rootArg: string, opts: TakeOptions = {}): Promise<TakeResult> {
   const t0 = process.hrtime.bigint();
   const keep = opts.keep;
   if (keep !== undefined && (!Number.isInteger(keep) || keep < 1)) throw new SnapError('USAGE', `--keep must be a positive integer, got ${keep}`);
   const rootPath = resolveRoot(rootArg);
-  const source = findSource(rootPath); // before creating anything: a wrong root stays untouched
+  // Without a store there are no saved hooks that could fill .latest: check it before creating
+  // anything, so a wrong root stays untouched. With one, hooks.pre runs first (below).
+  if (!lexists(layoutFor(rootPath).store)) findSource(rootPath);
   if (opts.xattrs) xattrBinding(); // one clear line before anything is created, when it cannot load
   const root = openRoot(rootPath, { create: true });
-  let lock;
-  try {
-    lock = lockRoot(root, 'take', opts.waitMs);
-    await recover(root);
-    // A run did not finish cleanly: objects it published may be unknown to the catalog (maybe
-    // half written before a power cut). Sweep them now — a full scan of the store, paid only
-    // after a crash or failure — so that every object file is trustworthy again (dirty.ts).
-    // The marker itself is set only when this take publishes its first object.
-    if (isDirty(root)) await collectGarbage(root, { sweepStrays: true });
-    const result = await takeLocked(root, source.real, keep, opts);
-    result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    return result;
-  } finally {
+  // --- hooks and run records (hooks.ts, docs/operations.md "Hooks" and "Health status") ---
+  let hooks: HookSettings | undefined;
+  const ran: HookOutcome[] = [];
+  const hook = async (name: HookName, command: string, env: Record<string, string>) => {
+    const o = await runHook(name, command, { LINKSNAP_ROOT: rootPath, ...env }, hooks!.timeoutMs);
+    ran.push(o);
+    opts.onHook?.(o);
+    return o;
+  };
+  const startedNs = nowNs();
+  let result: TakeResult | undefined;
+  let recordId: number | undefined;
+  let lock: LockHandle | undefined;
+  const unlock = async () => {
     lock?.release();
     root.close();
     await emptyTrash(root).catch(() => {}); // best effort; the next run retries
+  };
+  try {
+    hooks = opts.noHooks ? undefined : hookSettings(root.catalog.getConfig());
+    lock = lockRoot(root, 'take', opts.waitMs);
+    try {
+      await recover(root);
+      // A run did not finish cleanly: objects it published may be unknown to the catalog (maybe
+      // half written before a power cut). Sweep them now — a full scan of the store, paid only
+      // after a crash or failure — so that every object file is trustworthy again (dirty.ts).
+      // The marker itself is set only when this take publishes its first object.
+      if (isDirty(root)) await collectGarbage(root, { sweepStrays: true });
+      // hooks.pre runs under the lock and before .latest is looked at: it may create or fill it.
+      if (hooks?.pre) {
+        const pre = await hook('pre', hooks.pre, {});
+        if (!pre.ok) throw preHookError(pre, rootPath);
+      }
+      const source = findSource(rootPath);
+      result = await takeLocked(root, source.real, keep, opts);
+      result.hooks = ran;
+      recordId = recordRunOn(root.catalog, { command: 'take', startedNs, finishedNs: nowNs(), outcome: result.skipped ? 'skipped' : result.warningCount > 0 ? 'warnings' : 'ok', snapshot: result.snapshot, warnings: result.warningCount });
+    } catch (e) {
+      // Written after takeLocked's rollback: a failed take leaves this record and nothing else.
+      recordRunOn(root.catalog, { command: 'take', startedNs, finishedNs: nowNs(), outcome: 'failed', ...failureOf(e) });
+      throw e;
+    }
+  } catch (e) {
+    await unlock();
+    // Outside the lock, like post: a slow alert must not hold up the next run.
+    if (hooks?.failure) {
+      const exit = opts.exitCodeOf?.(e) ?? 1;
+      await hook('failure', hooks.failure, { LINKSNAP_EXIT: String(exit), LINKSNAP_ERROR: failureOf(e).error });
+    }
+    throw e;
   }
+  await unlock();
+  // After publish and rotation, outside the lock: a slow health-check ping does not hold up the
+  // next run, and the hook may run linksnap on this root itself (snap push, snap verify).
+  if (hooks?.post) {
+    const post = await hook('post', hooks.post, { LINKSNAP_SNAPSHOT: result.path, LINKSNAP_WARNINGS: String(result.warningCount) });
+    if (!post.ok && recordId !== undefined) recordRunWarningIn(root.layout.catalog, recordId, post.message);
+  }
+  // --- end of hooks and run records ---
+  result.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return result;
 }
 
 async function takeLocked(root: Root, sourceDir: string, keep: number | undefined, opts: TakeOptions): Promise<TakeResult> {
@@ -161,7 +291,10 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   let takenNs = BigInt(date.getTime()) * 1_000_000n;
   if (newest && takenNs <= newest.takenNs) takenNs = newest.takenNs + 1n;
   const shrink = opts.allowShrink ? undefined : shrinkBaseline(catalog);
-  const xattrs = opts.xattrs ?? readSetting(catalog.getConfig(), 'take.xattrs');
+  const saved = catalog.getConfig();
+  const boundaries = resolveBoundaries(saved, opts.boundaries ?? {});
+  const skipUnchanged = opts.skipUnchanged === true || readSetting(saved, 'take.skip-unchanged') === true;
+  const xattrs = opts.xattrs ?? readSetting(saved, 'take.xattrs');
   if (xattrs) xattrBinding();
 
   const stage = path.join(layout.staging, name);
@@ -175,6 +308,8 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     startedNs: BigInt(Date.now()) * 1_000_000n,
     exclude: opts.exclude,
     xattrs,
+    boundaries,
+    onBoundary: opts.onBoundary,
     racyWindowMs: opts.racyWindowMs,
     onFile: opts.onFile,
     hooks: opts.testHooks,
@@ -190,8 +325,10 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
     // An empty or collapsed source is refused here, so the failure path below undoes it all.
     if (shrink) refuseIfShrunk(shrink, res.totals, { root: layout.root, source: sourceDir });
     const rootMeta = { mode: Number(rootStat.mode & 0o7777n), uid: Number(rootStat.uid), gid: Number(rootStat.gid), mtimeNs: rootStat.mtimeNs };
-    refuseNothing(await finishDir(stage, rootMeta, root.asRoot, res.xattrs?.set), stage);
     reportDamaged(root, walker);
+    const same = skipUnchanged ? unchangedSince(root, newestComplete(root), res.tree, rootMeta, res.xattrs?.digest) : undefined;
+    if (same) return await skipTake(root, walker, durability, stage, same, res.totals);
+    refuseNothing(await finishDir(stage, rootMeta, root.asRoot, res.xattrs?.set), stage);
     // The new objects reach the disk before the commit that makes them a snapshot; the folder is
     // a view of the catalog, marked with this boot unless the whole file system was flushed.
     const flushed = await durability.flush();
@@ -244,21 +381,13 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   const gc = rotated.length > 0 ? await collectGarbage(root) : undefined;
   clearDirty(root); // every object on disk is now known to the catalog
   return {
+    skipped: false,
     snapshot: name,
     path: final,
-    files: res.totals.files,
-    dirs: res.totals.dirs,
-    symlinks: walker.counters.symlinks,
-    bytes: res.totals.bytes,
-    hashedFiles: walker.counters.hashedFiles,
-    hashedBytes: walker.counters.hashedBytes,
-    newObjects: walker.placer.newObjects,
-    newBytes: walker.placer.newBytes,
-    dedupBytes: res.totals.bytes - walker.placer.newBytes,
-    warnings: walker.warnings.list,
-    warningCount: walker.warnings.count,
+    ...walkSummary(walker, res.totals),
     rotated,
     gc,
+    hooks: [],
     seconds: 0,
   };
 }

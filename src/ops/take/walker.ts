@@ -30,6 +30,7 @@ import { joinPath } from '../../util/paths.js';
 import { isNetworkFileSystem } from '../../util/fs.js';
 import { objectKeyString, objectPath } from '../../store/layout.js';
 import type { TakeDurability } from './take-durability.js';
+import type { Boundaries } from './boundaries.js';
 import { Limiter } from '../../util/limit.js';
 import { ErrnoError, errnoCode } from '../../errors.js';
 
@@ -54,6 +55,10 @@ export interface WalkOptions {
   exclude?: (rel: Buffer, isDir: boolean) => boolean;
   /** Record extended attributes (take --xattrs; src/model/xattrs.ts). */
   xattrs?: boolean;
+  /** Mount points and marker files (boundaries.ts). */
+  boundaries?: Boundaries;
+  /** A folder kept with its contents left out by a boundary: `why` says which. */
+  onBoundary?: (rel: Buffer, why: string) => void;
   /** Progress: `files` files (default 1) of `bytes` bytes are in the snapshot. */
   onFile?: (bytes: number, files?: number) => void;
   /**
@@ -130,6 +135,8 @@ export class SourceWalker {
   /** Objects this take found damaged and replaced from the source: objectName → the key and the source path that showed it. */
   readonly damaged = new Map<string, { key: ObjectKey; rel: Buffer }>();
   private readonly newestSeen = new Map<bigint, bigint>();
+  /** The device of `.latest` itself: with --one-file-system, folders on others are not entered. */
+  topDev: bigint | undefined;
 
   constructor(
     readonly root: Root,
@@ -139,6 +146,11 @@ export class SourceWalker {
     this.placer = new ObjectPlacer(root, opts.checksum, opts.durability);
     this.racyWindowMs = opts.racyWindowMs ?? DEFAULT_RACY_WINDOW_MS;
     this.racyCutoff = racyCutoffNs(opts.startedNs, this.racyWindowMs);
+  }
+
+  /** True for a folder a --one-file-system take keeps empty: it is on another file system than `.latest`. */
+  leavesFileSystem(dev: bigint): boolean {
+    return this.opts.boundaries?.oneFileSystem === true && this.topDev !== undefined && dev !== this.topDev;
   }
 
   /** Learn what kind of file system an open source folder is on (once per device). */

@@ -17,6 +17,7 @@ import { errnoCode } from '../../errors.js';
 import { DAMAGE_ORDER, type DamageKind, type ObjectDamage } from './types.js';
 import { inodeDrift } from '../../store/object-check.js';
 import { objectXattrsProblem } from './check-xattrs.js';
+import type { ObjectInodes } from './object-inodes.js';
 
 /** Objects hashed at once: reads overlap with hashing; the native hasher uses both cores. */
 const HASH_CONCURRENCY = 4;
@@ -27,6 +28,8 @@ export interface ObjectCheckOptions {
   /** Compare uid/gid (only meaningful when the snapshots were made as root). */
   owners: boolean;
   onBytes?: (bytes: number, items: number) => void;
+  /** Where to record each object's inode (for the folder walk). */
+  inodes?: ObjectInodes;
 }
 
 export interface ObjectCheckResult {
@@ -163,9 +166,10 @@ const KIND_TEXT: Partial<Record<DamageKind, string>> = {
   'catalog-invariant': 'the catalog has no row for this object',
 };
 
-export function newObjectDamage(key: ObjectKey, size: number, replicas: number, kinds: Set<DamageKind>, problems: string[]): ObjectDamage {
+export function newObjectDamage(rid: number, key: ObjectKey, size: number, replicas: number, kinds: Set<DamageKind>, problems: string[]): ObjectDamage {
   const sorted = sortKinds(kinds);
   return {
+    rid,
     key,
     size,
     replicas,
@@ -198,7 +202,7 @@ export async function checkObjects(root: Root, pages: Iterable<readonly Referenc
       const key: ObjectKey = { hash: ref.hash, mode: ref.mode, uid: ref.uid, gid: ref.gid, mtimeUs: ref.mtimeUs, ...(ref.xattrs ? { xattrs: ref.xattrs } : {}) };
       const name = objectName(key);
       if (!ref.row) {
-        result.damage.set(name, newObjectDamage(key, ref.entrySize, 0, new Set(['catalog-invariant']), [`no objects row for ${name}`]));
+        result.damage.set(name, newObjectDamage(ref.rid, key, ref.entrySize, 0, new Set(['catalog-invariant']), [`no objects row for ${name}`]));
         return;
       }
       const { size, replicas } = ref.row;
@@ -241,6 +245,7 @@ export async function checkObjects(root: Root, pages: Iterable<readonly Referenc
           clean = false;
           continue;
         }
+        if (r === 0) opts.inodes?.record(ref.rid, st);
         let isBad = false;
         if (Number(st.size) !== size) {
           kinds.add('object-size');
@@ -291,7 +296,7 @@ export async function checkObjects(root: Root, pages: Iterable<readonly Referenc
       }
       opts.onBytes?.(0, 1);
       if (kinds.size > 0) {
-        const d = newObjectDamage(key, size, replicas, kinds, problems);
+        const d = newObjectDamage(ref.rid, key, size, replicas, kinds, problems);
         d.badReplicas = bad;
         d.metaReplicas = meta;
         result.damage.set(name, d);

@@ -14,7 +14,8 @@ import { MAX_TREE_DEPTH } from '../shared/snapshot-tree.js';
 import { type ObjectKey } from '../../model/object-key.js';
 import { SnapError } from '../../errors.js';
 import { checkObjects, type PackedKeys } from './check-objects.js';
-import { attachObjectPaths, checkSnapshot, type FolderCheckContext } from './check-folders.js';
+import { attachObjectPaths, checkFolders, type FolderCheckContext, type SnapshotToWalk } from './check-folders.js';
+import { ObjectInodes } from './object-inodes.js';
 import { awaitingPublish, runLeftovers, storeLeftovers } from './check-store.js';
 import type { Finding, ObjectDamage, ReplacedEntry, VerifyOptions, VerifyReport } from './types.js';
 import { lstatOrUndefined } from '../../util/fs.js';
@@ -155,9 +156,11 @@ export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckRe
       sampled.clear();
     }
   }
+  const inodes = new ObjectInodes(total);
   const objects = await checkObjects(root, pages(), {
     shouldHash: (k) => sampled.has(objectName(k)),
     owners: opts.owners,
+    inodes,
     onBytes: (b, i) => {
       doneBytes += b;
       doneItems += i;
@@ -171,6 +174,7 @@ export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckRe
     root,
     owners: opts.owners,
     objectDamage: objects.damage,
+    inodes,
     findings: [],
     replaced: [],
     folderDamaged: new Set(),
@@ -178,14 +182,13 @@ export async function runChecks(root: Root, opts: CheckOptions): Promise<CheckRe
     entries: 0,
   };
   const selected = new Set(safe.map((s) => s.name));
+  const walks: SnapshotToWalk[] = [];
   for (const s of complete) {
     const check = selected.has(s.name) && !staged.has(s.name);
     if (!check && (objects.damage.size === 0 || unwalkable.has(s.name))) continue;
-    const before = ctx.findings.length;
-    checkSnapshot(ctx, s, check);
-    if (!check) ctx.findings.length = before; // mapping only: its folder was not selected
-    await new Promise((r) => setImmediate(r)); // let progress and signals through
+    walks.push({ snap: s, check });
   }
+  await checkFolders(ctx, walks);
   attachObjectPaths(objects.damage.values());
   findings.push(...[...objects.damage.values()].map((d) => d.finding));
   findings.push(...ctx.findings);

@@ -115,6 +115,8 @@ export interface ObjectRef {
 
 /** Internal: one damaged or unknown object, with every snapshot path that shares it. */
 export interface ObjectDamage {
+  /** Its row in the staged referenced objects (verify_refs): how the folder walk finds its paths. */
+  rid: number;
   key: ObjectKey;
   size: number;
   replicas: number;

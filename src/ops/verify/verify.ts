@@ -18,6 +18,8 @@ import { ownersComparable, runChecks, type CheckResult } from './checks.js';
 import { repairDamage } from './repair.js';
 import type { Finding, VerifyCounts, VerifyOptions, VerifyReport } from './types.js';
 import type { SavedPath } from '../shared/lost-found.js';
+import { nowNs, recordRunIn, recordRunOn } from '../shared/run-record.js';
+import type { RunRecord } from '../../catalog/run-queries.js';
 
 export type { Finding, VerifyOptions, VerifyReport, VerifyCounts, VerifyProgress, FindingKind } from './types.js';
 
@@ -86,12 +88,19 @@ function findingId(f: Finding): string {
   return `${f.kind}|${f.object ?? ''}|${f.snapshots.join(',')}|${f.paths.join('\n')}`;
 }
 
+/** The run record `snap status` shows: when, which tier, how many snapshots, damage left. */
+function runRecord(startedNs: bigint, report: VerifyReport): RunRecord {
+  const damage = report.findings.filter((f) => f.severity === 'damage' && f.repaired !== true).length;
+  return { command: 'verify', startedNs, finishedNs: nowNs(), outcome: damage > 0 ? 'damage' : 'clean', tier: report.tier, snapshots: report.snapshots.length, damage };
+}
+
 export async function verify(rootArg: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const t0 = process.hrtime.bigint();
+  const startedNs = nowNs();
   const tier = validate(opts);
   const leftovers = !opts.snapshots || opts.snapshots.length === 0;
   const seconds = () => Number(process.hrtime.bigint() - t0) / 1e9;
-  if (opts.repair) return verifyAndRepair(rootArg, opts, tier, leftovers, seconds);
+  if (opts.repair) return verifyAndRepair(rootArg, opts, tier, leftovers, seconds, startedNs);
 
   const root = openRoot(rootArg, { readonly: true });
   try {
@@ -102,7 +111,7 @@ export async function verify(rootArg: string, opts: VerifyOptions = {}): Promise
     const live = new Set(root.catalog.listSnapshots().filter((s) => s.state === 'complete').map((s) => s.name));
     const findings = dropVanished(r.findings, live);
     const verifiedRecorded = recordVerified(root.layout.catalog, r.hashedClean);
-    return {
+    const report: VerifyReport = {
       root: root.layout.root,
       tier,
       snapshots: r.checked.map((s) => s.name),
@@ -113,6 +122,8 @@ export async function verify(rootArg: string, opts: VerifyOptions = {}): Promise
       repair: false,
       seconds: seconds(),
     };
+    recordRunIn(root.layout.catalog, runRecord(startedNs, report)); // best effort, like verifiedRecorded
+    return report;
   } finally {
     endRead(root.catalog);
     root.close();
@@ -125,6 +136,7 @@ async function verifyAndRepair(
   tier: VerifyReport['tier'],
   leftovers: boolean,
   seconds: () => number,
+  startedNs: bigint,
 ): Promise<VerifyReport> {
   let rootRef: Root | undefined;
   try {
@@ -151,7 +163,7 @@ async function verifyAndRepair(
         findings = [...findings, ...[...remaining.values()].map((f) => ({ ...f, repaired: false }))];
       }
       const verifiedRecorded = recordVerifiedOn(root, first.hashedClean);
-      return {
+      const report: VerifyReport = {
         root: root.layout.root,
         tier,
         snapshots: first.checked.map((s) => s.name),
@@ -163,6 +175,8 @@ async function verifyAndRepair(
         saved,
         seconds: seconds(),
       };
+      recordRunOn(root.catalog, runRecord(startedNs, report));
+      return report;
     });
   } finally {
     if (rootRef) await emptyTrash(rootRef).catch(() => {}); // after unlocking, as take does

@@ -1,0 +1,22 @@
+// The CLI with take's object check removed (the lstat of each linked inode against its object's
+// name), to measure what the check costs: a patched copy of dist/ in the work folder. Never used
+// for anything but this comparison.
+import fs from 'node:fs';
+import path from 'node:path';
+import { repo, rm } from './tools.mjs';
+
+/** The patched CLI's main.js, or undefined when the check moved (the comparison is then skipped). */
+export function uncheckedCli(work) {
+  const copy = path.join(work, 'dist-unchecked');
+  rm(copy);
+  fs.cpSync(path.join(repo, 'dist'), copy, { recursive: true });
+  fs.writeFileSync(path.join(work, 'package.json'), fs.readFileSync(path.join(repo, 'package.json')));
+  rm(path.join(work, 'node_modules'));
+  fs.symlinkSync(path.join(repo, 'node_modules'), path.join(work, 'node_modules')); // for a --work outside the repository
+  const scan = path.join(copy, 'store/source-scan.js');
+  const text = fs.readFileSync(scan, 'utf8');
+  const check = /if \(!objectInodeHolds\(fs\.lstatSync\(dest, \{ bigint: true \}\), key, rd\.size, t\.owners\)\)/;
+  if (!check.test(text)) return undefined;
+  fs.writeFileSync(scan, text.replace(check, 'if (false)'));
+  return path.join(copy, 'cli/main.js');
+}
