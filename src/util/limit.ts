@@ -28,3 +28,26 @@ export async function allSettledOrThrow<T, R>(items: readonly T[], fn: (item: T,
   if (failed) throw failed.reason;
   return results.map((r) => (r as PromiseFulfilledResult<R>).value);
 }
+
+/**
+ * Run fn over items, at most `concurrency` at once, with one promise per worker instead of one
+ * per item: a push or pull of a million blobs must not hold a million pending promises (about
+ * 1 KB each). After a failure no new item starts; the running ones are awaited, then the first
+ * error is thrown (as allSettledOrThrow: nothing is left running behind a failed operation).
+ */
+export async function forEachConcurrently<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (e) {
+        failure ??= { error: e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  if (failure) throw failure.error;
+}

@@ -61,7 +61,7 @@ import { nsToUtimeArg } from '../../store/times.js';
 import { ReplicaClient, HashMismatch } from '../../replica/client.js';
 import { blobKey } from '../../replica/layout.js';
 import { parseReplicaUrl } from '../../replica/url.js';
-import { Limiter, allSettledOrThrow } from '../../util/limit.js';
+import { forEachConcurrently } from '../../util/limit.js';
 import { SnapError, errnoCode, wrapFsError } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
 import { lexists } from '../../util/fs.js';
@@ -322,54 +322,51 @@ async function fetchObjects(
   const progress: TransferProgress = { phase: 'download', doneBlobs: 0, totalBlobs: contents.length, doneBytes: 0, totalBytes: contents.reduce((s, c) => s + c.size, 0) };
   const out = { blobs: contents.length, downloadedBlobs: 0, downloadedBytes: 0, reusedBlobs: 0, objects: 0 };
   onProgress?.(progress);
-  const limiter = new Limiter(concurrency);
-  await allSettledOrThrow(contents, (c) =>
-    limiter.run(async () => {
-      const hash = Buffer.from(c.hex, 'hex');
-      const variants = variantsOf(cat, hash);
-      let source = await reusableObject(layout, hash, variants, c.size);
-      let downloaded: string | undefined;
-      if (source) {
-        out.reusedBlobs++;
-        progress.doneBytes += c.size;
-      } else {
-        downloaded = tmpName(layout.tmp);
-        const name = codec.blobName(c.hex);
-        const key = blobKey(client.url, name);
-        const onBytes = (n: number) => {
-          progress.doneBytes += n;
-          onProgress?.(progress);
-        };
-        let got;
-        try {
-          got = await client.getFile(key, downloaded, onBytes, codec.openBlob(name, `blob ${key} of ${url}`));
-        } catch (e) {
-          await fsp.rm(downloaded, { force: true });
-          throw e;
-        }
-        if (got.blake3 !== c.hex || got.size !== c.size) {
-          await fsp.rm(downloaded, { force: true });
-          throw new HashMismatch(c.hex, got.size !== c.size ? `${got.blake3} (${got.size} bytes, expected ${c.size})` : got.blake3, 'remote', `blob ${key} of ${url}`);
-        }
-        source = downloaded;
-        out.downloadedBlobs++;
-        out.downloadedBytes += got.size;
-      }
+  await forEachConcurrently(contents, concurrency, async (c) => {
+    const hash = Buffer.from(c.hex, 'hex');
+    const variants = variantsOf(cat, hash);
+    let source = await reusableObject(layout, hash, variants, c.size);
+    let downloaded: string | undefined;
+    if (source) {
+      out.reusedBlobs++;
+      progress.doneBytes += c.size;
+    } else {
+      downloaded = tmpName(layout.tmp);
+      const name = codec.blobName(c.hex);
+      const key = blobKey(client.url, name);
+      const onBytes = (n: number) => {
+        progress.doneBytes += n;
+        onProgress?.(progress);
+      };
+      let got;
       try {
-        for (const v of variants) {
-          const key: ObjectKey = { hash, ...v };
-          // Each variant is its own inode; FICLONE makes the copies free where supported.
-          await placer.ensure(key, c.size, { tmpPath: await copyToTmp(source, layout.tmp) }, true);
-          out.objects++;
-        }
-      } finally {
-        if (downloaded) await fsp.rm(downloaded, { force: true });
+        got = await client.getFile(key, downloaded, onBytes, codec.openBlob(name, `blob ${key} of ${url}`));
+      } catch (e) {
+        await fsp.rm(downloaded, { force: true });
+        throw e;
       }
-      progress.doneBlobs++;
-      onProgress?.(progress);
-      faultPoint('pull:blob-placed');
-    }),
-  );
+      if (got.blake3 !== c.hex || got.size !== c.size) {
+        await fsp.rm(downloaded, { force: true });
+        throw new HashMismatch(c.hex, got.size !== c.size ? `${got.blake3} (${got.size} bytes, expected ${c.size})` : got.blake3, 'remote', `blob ${key} of ${url}`);
+      }
+      source = downloaded;
+      out.downloadedBlobs++;
+      out.downloadedBytes += got.size;
+    }
+    try {
+      for (const v of variants) {
+        const key: ObjectKey = { hash, ...v };
+        // Each variant is its own inode; FICLONE makes the copies free where supported.
+        await placer.ensure(key, c.size, { tmpPath: await copyToTmp(source, layout.tmp) }, true);
+        out.objects++;
+      }
+    } finally {
+      if (downloaded) await fsp.rm(downloaded, { force: true });
+    }
+    progress.doneBlobs++;
+    onProgress?.(progress);
+    faultPoint('pull:blob-placed');
+  });
   return out;
 }
 

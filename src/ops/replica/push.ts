@@ -45,7 +45,7 @@ import { newMasterKey, wrapMasterKey } from '../../replica/keys.js';
 import { rememberHead, rollbackProblem } from '../../replica/rollback-guard.js';
 import { bucketFor } from '../../replica/throttle.js';
 import { AuthFailure } from '../../replica/sealed-stream.js';
-import { Limiter, allSettledOrThrow } from '../../util/limit.js';
+import { forEachConcurrently } from '../../util/limit.js';
 import { SnapError, errnoCode, isSnapError, wrapFsError } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
 
@@ -137,19 +137,16 @@ export async function push(rootArg: string, urlArg: string, opts: PushOptions = 
         totalBytes: missing.reduce((s, c) => s + c.size, 0),
       };
       opts.onProgress?.(progress);
-      const limiter = new Limiter(concurrency);
-      await allSettledOrThrow(missing, (c) =>
-        limiter.run(async () => {
-          const onBytes = (n: number) => {
-            progress.doneBytes += n;
-            opts.onProgress?.(progress);
-          };
-          await uploadBlob(client, copy, layout, c.hex, blobKey(r, c.name), onBytes, codec.sealBlob(c.name));
-          progress.doneBlobs++;
+      await forEachConcurrently(missing, concurrency, async (c) => {
+        const onBytes = (n: number) => {
+          progress.doneBytes += n;
           opts.onProgress?.(progress);
-          faultPoint('push:blob-uploaded');
-        }),
-      );
+        };
+        await uploadBlob(client, copy, layout, c.hex, blobKey(r, c.name), onBytes, codec.sealBlob(c.name));
+        progress.doneBlobs++;
+        opts.onProgress?.(progress);
+        faultPoint('push:blob-uploaded');
+      });
 
       const generation = newGeneration();
       const catKey = catalogKey(r, generation);
