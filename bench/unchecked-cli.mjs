@@ -15,8 +15,9 @@ export function uncheckedCli(work) {
   fs.symlinkSync(path.join(repo, 'node_modules'), path.join(work, 'node_modules')); // for a --work outside the repository
   const scan = path.join(copy, 'store/source-scan.js');
   const text = fs.readFileSync(scan, 'utf8');
-  const check = /if \(!objectInodeHolds\(fs\.lstatSync\(dest, \{ bigint: true \}\), key, rd\.size, t\.owners\)\)/;
+  // The lstat of the linked inode and the test on it (and on its attributes with --xattrs).
+  const check = /const st = fs\.lstatSync\(dest, \{ bigint: true \}\);\s*if \(!objectInodeHolds\(st, key, rd\.size, t\.owners\)[^{]*\{/;
   if (!check.test(text)) return undefined;
-  fs.writeFileSync(scan, text.replace(check, 'if (false)'));
+  fs.writeFileSync(scan, text.replace(check, 'if (false) {'));
   return path.join(copy, 'cli/main.js');
 }
