@@ -8,7 +8,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { take } from '../../src/ops/take/take.js';
@@ -18,7 +17,7 @@ import { pull } from '../../src/ops/replica/pull.js';
 import { parseReplicaUrl } from '../../src/replica/url.js';
 import { headKey } from '../../src/replica/layout.js';
 import { hashBytes } from '../../src/store/hasher.js';
-import { CLI } from '../helpers/cli.js';
+import { runCliAsync } from '../helpers/cli.js';
 import { newRoot, steppingClock, tempDir } from '../helpers/tmp.js';
 import { fullState } from '../helpers/verify-fixture.js';
 import { startS3, type TestS3 } from '../helpers/s3-server.js';
@@ -72,17 +71,7 @@ function addDeletingRow(name: string) {
       .run(name);
 }
 
-function snapCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...s3.env, LINKSNAP_NO_SYNC: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const snapCli = (args: string[]) => runCliAsync(args, { ...s3.env, LINKSNAP_NO_SYNC: '1' });
 
 /** After a refused pull: make the target a root of its own and run a take and a gc there. */
 async function useTargetAsRoot(target: string): Promise<string> {

@@ -5,10 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { take } from '../../src/ops/take/take.js';
-import { CLI } from '../helpers/cli.js';
+import { runCliAsync } from '../helpers/cli.js';
 import { newRoot, steppingClock, tempDir } from '../helpers/tmp.js';
 import { startS3, type TestS3 } from '../helpers/s3-server.js';
 
@@ -24,17 +24,7 @@ afterAll(async () => {
   await s3?.close();
 });
 
-function snap(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...s3.env, LINKSNAP_NO_SYNC: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const snap = (args: string[]) => runCliAsync(args, { ...s3.env, LINKSNAP_NO_SYNC: '1' });
 
 const dump = (dir: string) => ({
   xattrs: spawnSync('getfattr', ['-R', '-d', '-m', '-', '-e', 'hex', '.'], { cwd: dir, encoding: 'utf8' }).stdout,
