@@ -69,6 +69,9 @@ type RawEntry = {
   xattrs: Buffer;
 };
 
+/** The `internal` key holding removedRoots(), comma-separated tree ids. */
+const REMOVED_ROOTS = 'gc.removed_roots';
+
 function toEntry(r: RawEntry): Entry {
   const e: Entry = {
     name: r.name,
@@ -89,6 +92,21 @@ function toEntry(r: RawEntry): Entry {
 /** An objects row's attribute digest as an ObjectKey field: absent when empty. */
 export function xattrsField(d: Buffer | null | undefined): { xattrs?: Buffer } {
   return d && d.length > 0 ? { xattrs: d } : {};
+}
+
+/** An objects row as read with safeIntegers (hash, mode, uid, gid, mtime_us, xattrs, size, replicas, verified_ns). */
+export function toObjectRow(r: Record<string, bigint | Buffer | null>): ObjectRow {
+  return {
+    hash: r.hash as Buffer,
+    mode: Number(r.mode),
+    uid: Number(r.uid),
+    gid: Number(r.gid),
+    mtimeUs: r.mtime_us as bigint,
+    ...xattrsField(r.xattrs as Buffer),
+    size: Number(r.size),
+    replicas: Number(r.replicas),
+    verifiedNs: r.verified_ns as bigint | null,
+  };
 }
 
 const SNAPSHOT_COLUMNS = `s.id, s.name, s.taken_ns, s.state, s.root_tree, s.root_mode, s.root_uid, s.root_gid,
@@ -205,8 +223,31 @@ export class Catalog {
     this.st(`UPDATE snapshots SET pinned = ? WHERE name = ?`).run(pinned ? 1 : 0, name);
   }
 
+  /**
+   * Delete a snapshot's row. Its root tree joins the removed roots, in the same transaction: the
+   * next gc marks from them (gc-queries.ts), so a crash between a removal and its gc leaves no
+   * garbage that gc would not find.
+   */
   deleteSnapshot(name: string): void {
-    this.st(`DELETE FROM snapshots WHERE name = ?`).run(name);
+    this.db.transaction(() => {
+      const r = this.st(`SELECT root_tree FROM snapshots WHERE name = ?`).safeIntegers(true).get(name) as { root_tree: bigint } | undefined;
+      if (!r) return;
+      const roots = new Set(this.removedRoots());
+      roots.add(Number(r.root_tree));
+      this.setInternal(REMOVED_ROOTS, [...roots].join(','));
+      this.st(`DELETE FROM snapshots WHERE name = ?`).run(name);
+    })();
+  }
+
+  /** Root trees of the snapshots removed since the last gc (deleteSnapshot). */
+  removedRoots(): number[] {
+    const v = this.getInternal(REMOVED_ROOTS);
+    return v ? v.split(',').map(Number).filter(Number.isSafeInteger) : [];
+  }
+
+  /** A gc has collected what the removed snapshots left (or a full gc everything). */
+  clearRemovedRoots(): void {
+    this.st(`DELETE FROM internal WHERE key = ?`).run(REMOVED_ROOTS);
   }
 
   // ---- trees --------------------------------------------------------------------------------
@@ -301,7 +342,7 @@ export class Catalog {
    * Mark phase of gc: fill the temp table live_trees with every tree reachable from a snapshot
    * (any state: a snapshot being pruned still owns its trees until its row is gone).
    */
-  private markLiveTrees(): void {
+  markLiveTrees(): void {
     this.db.exec(`CREATE TEMP TABLE IF NOT EXISTS live_trees (id INTEGER PRIMARY KEY)`);
     this.db.exec(`DELETE FROM live_trees`);
     this.db.exec(`INSERT INTO live_trees (id)
@@ -384,17 +425,7 @@ export class Catalog {
     for (const r of this.st(`SELECT hash, mode, uid, gid, mtime_us, xattrs, size, replicas, verified_ns FROM objects`).iterate() as IterableIterator<
       Record<string, bigint | Buffer | null>
     >) {
-      yield {
-        hash: r.hash as Buffer,
-        mode: Number(r.mode),
-        uid: Number(r.uid),
-        gid: Number(r.gid),
-        mtimeUs: r.mtime_us as bigint,
-        ...xattrsField(r.xattrs as Buffer),
-        size: Number(r.size),
-        replicas: Number(r.replicas),
-        verifiedNs: r.verified_ns as bigint | null,
-      };
+      yield toObjectRow(r);
     }
   }
 
@@ -421,17 +452,7 @@ export class Catalog {
       .safeIntegers(true)
       .all() as Record<string, bigint | Buffer | null>[];
     this.db.exec(`DELETE FROM live_objects; DELETE FROM live_trees;`);
-    return rows.map((r) => ({
-      hash: r.hash as Buffer,
-      mode: Number(r.mode),
-      uid: Number(r.uid),
-      gid: Number(r.gid),
-      mtimeUs: r.mtime_us as bigint,
-      ...xattrsField(r.xattrs as Buffer),
-      size: Number(r.size),
-      replicas: Number(r.replicas),
-      verifiedNs: r.verified_ns as bigint | null,
-    }));
+    return rows.map(toObjectRow);
   }
 
   // ---- quick-check records (src/model/quick-check.ts) ---------------------------------------

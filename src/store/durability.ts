@@ -1,9 +1,8 @@
 /**
- * Durability helpers (the argument is in docs/guarantees.md, "Power loss"): a take makes what it
- * wrote durable itself — each new object fsynced as it is written, the fan-out folders that got
- * new names fsynced before the catalog commit — and flushes the whole file system with syncfs(2)
- * (coreutils `sync -f`, since Node has no binding) only when it wrote so many objects that one
- * flush is cheaper. Dated folders are views of the catalog: they are not flushed; a durable mark
+ * Durability helpers (the argument is in docs/guarantees.md, "Power loss"): before its catalog
+ * commit a take makes what it wrote durable — its new objects and the fan-out folders that got
+ * their names — either one by one (fsync) or with one syncfs(2) of the file system (coreutils
+ * `sync -f`, since Node has no binding), whichever costs less (ops/take/take-durability.ts). Dated folders are views of the catalog: they are not flushed; a durable mark
  * (the boot they were made in) has the first locked run after a reboot rebuild them.
  * LINKSNAP_NO_SYNC=1 turns every flush off (tests on tmpfs only; documented as unsafe).
  */
@@ -40,13 +39,7 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** fsync an open file (a new object, before its name is published). */
-export function fsyncFileSync(fd: number): void {
-  if (process.env.LINKSNAP_NO_SYNC === '1') return;
-  fs.fsyncSync(fd);
-}
-
-/** fsync a file by path (a large object written to .snap/tmp, before it is published). */
+/** fsync a file by path (a new object, before the commit that references it). */
 export async function fsyncFile(p: string): Promise<void> {
   if (process.env.LINKSNAP_NO_SYNC === '1') return;
   const fh = await fsp.open(p, 'r');
@@ -55,6 +48,24 @@ export async function fsyncFile(p: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Bytes the whole machine has written and not yet flushed (Dirty + Writeback of /proc/meminfo):
+ * what a syncfs would wait for besides a take's own writes, at most (other file systems count
+ * too). Undefined where it cannot be read. LINKSNAP_TEST_UNWRITTEN_KIB stands in for it in tests.
+ */
+export function unwrittenBytes(): number | undefined {
+  if (process.env.LINKSNAP_TEST_UNWRITTEN_KIB !== undefined) return Number(process.env.LINKSNAP_TEST_UNWRITTEN_KIB) * 1024;
+  let text: string;
+  try {
+    text = fs.readFileSync('/proc/meminfo', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  const total = kib('Dirty') + kib('Writeback');
+  return Number.isFinite(total) ? total * 1024 : undefined;
 }
 
 /**

@@ -20,7 +20,6 @@ import { readXattrs, writeXattrs, xattrPathOf } from './xattrs.js';
 import { NO_XATTRS, decodeXattrs, encodeXattrs, xattrDigestOf, type Xattr } from '../model/xattrs.js';
 import { nsToUs, type InodeMeta, type ObjectKey } from '../model/object-key.js';
 import { usToUtimeArg } from './times.js';
-import { fsyncFileSync } from './durability.js';
 import { faultPoint } from '../util/fault.js';
 import { ErrnoError, errnoCode } from '../errors.js';
 
@@ -51,8 +50,6 @@ export interface IngestBatch {
   asRoot: boolean;
   /** --checksum: an existing object's bytes are compared too, not only its size and metadata. */
   checksum: boolean;
-  /** fsync each new object before its name is published (ops/take/take-durability.ts). */
-  fsync: boolean;
   /**
    * take --xattrs: each file's recorded extended attributes are read with its content and are
    * part of its object; a file with some is written in `tmpDir` (a name the binding can take),
@@ -125,7 +122,7 @@ function readOnce(p: Buffer, expect: IngestJob, xattrPath: string | undefined, a
   }
 }
 
-function writeObject(file: Buffer | string, data: Buffer, meta: InodeMeta, asRoot: boolean, fsync: boolean, xattrs: readonly Xattr[]): void {
+function writeObject(file: Buffer | string, data: Buffer, meta: InodeMeta, asRoot: boolean, xattrs: readonly Xattr[]): void {
   const fd = fs.openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     let holes = false;
@@ -148,7 +145,6 @@ function writeObject(file: Buffer | string, data: Buffer, meta: InodeMeta, asRoo
     if (xattrs.length > 0) setAllXattrs(file as string, xattrs, asRoot);
     const t = usToUtimeArg(meta.mtimeUs);
     fs.futimesSync(fd, t, t);
-    if (fsync) fsyncFileSync(fd);
   } finally {
     fs.closeSync(fd);
   }
@@ -211,7 +207,7 @@ export function ingestOne(batch: IngestBatch, job: IngestJob): IngestResult {
   const dest = Buffer.concat([batch.stageDir, SLASH, job.name]);
   // A file with attributes is written under a tmp name: the binding takes string paths only.
   const file = xattrs.length > 0 ? tmpName(batch.tmpDir) : dest;
-  writeObject(file, data, meta, batch.asRoot, batch.fsync, xattrs.length > 0 ? decodeXattrs(xattrSet)! : []);
+  writeObject(file, data, meta, batch.asRoot, xattrs.length > 0 ? decodeXattrs(xattrSet)! : []);
   let created = false;
   let damaged = false;
   let linked = true;

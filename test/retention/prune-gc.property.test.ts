@@ -6,7 +6,7 @@
  * every step:
  *   1. each live snapshot's folder equals the source tree at its take (content and metadata);
  *   2. `snap verify` (full) finds no damage, and an independent structural check agrees;
- *   3. after gc (and prune, which gc's): .snap/objects holds exactly one object per distinct
+ *   3. after gc, prune and take (whose rotation gc's incrementally): .snap/objects holds exactly one object per distinct
  *      (content, mode, owner, mtime) of the live snapshots, plus link-limit replicas;
  *   4. what take's rotation and prune remove equals the reference implementation of the policy;
  *   5. a take without --allow-shrink of a source the shrink guard refuses (as the reference rule
@@ -171,6 +171,7 @@ async function run(cmds: Cmd[]): Promise<void> {
           m.snaps.push({ name: r.snapshot, takenNs: BigInt(t) * 1_000_000n, pinned: false, files: treeTotals(src).files });
           const policy = c.keep !== undefined ? { last: c.keep } : (m.saved ?? { last: 16 });
           expect(r.rotated).toEqual(m.apply(policy));
+          checkObjects(root, m); // the rotation's incremental gc left exactly the live objects
           break;
         }
         case 'prune': {

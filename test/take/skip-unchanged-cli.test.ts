@@ -5,11 +5,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { newRoot } from '../helpers/tmp.js';
 
 const env = { LINKSNAP_NO_SYNC: '1' };
+const SETFATTR = spawnSync('setfattr', ['--version']).status === 0;
+if (!SETFATTR) console.warn('skip-unchanged-cli: setfattr missing (apt-get install attr): the attribute case is skipped');
 
 function snapshots(root: string): string[] {
   return fs.readdirSync(root).filter((n) => /^\d{4}-\d\d-\d\d_/.test(n)).sort();
@@ -67,5 +70,19 @@ describe('take --skip-unchanged', () => {
     fs.rmSync(first, { recursive: true });
     const r = runCli(['take', root, '--json'], { env });
     expect(JSON.parse(r.stdout).skipped).toBe(false);
+  });
+
+  it.skipIf(!SETFATTR)('with --xattrs, an attribute changed only on the top folder is a new snapshot', () => {
+    const { root, latest } = newRoot();
+    fs.writeFileSync(path.join(latest, 'a.txt'), 'one');
+    expect(runCli(['take', root, '--xattrs', '--quiet'], { env }).code).toBe(0);
+    const quiet = JSON.parse(runCli(['take', root, '--xattrs', '--skip-unchanged', '--json'], { env }).stdout);
+    expect(quiet.skipped).toBe(true);
+    // Only the top folder's attributes change: its mode, owner and mtime stay, its tree too.
+    expect(spawnSync('setfattr', ['-n', 'user.label', '-v', 'tuesday', latest]).status).toBe(0);
+    const r = runCli(['take', root, '--xattrs', '--skip-unchanged', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).skipped).toBe(false);
+    expect(snapshots(root)).toHaveLength(2);
   });
 });

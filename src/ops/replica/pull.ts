@@ -288,6 +288,7 @@ function keepOnly(cat: Catalog, names: readonly string[]): void {
     for (const s of all) if (!keep.has(s.name)) cat.deleteSnapshot(s.name);
     cat.deleteUnreachableTrees();
     for (const o of cat.unreferencedObjects()) cat.deleteObject(o);
+    cat.clearRemovedRoots(); // collected here, in full
   });
 }
 

@@ -20,6 +20,7 @@ import { SnapError } from '../../errors.js';
 import { faultPoint } from '../../util/fault.js';
 import { listDir, lstatOrUndefined } from '../../util/fs.js';
 import { clearDirty, isDirty, markDirty } from '../shared/dirty.js';
+import { deleteDeadTrees, unreferencedAfterRemoval } from '../../catalog/gc-queries.js';
 
 export interface GcResult {
   /** Unreferenced objects removed (rows and every replica file). */
@@ -40,6 +41,12 @@ export interface GcResult {
 
 export interface GcOptions {
   dryRun?: boolean;
+  /**
+   * Mark only from the snapshots removed since the last gc (catalog/gc-queries.ts): what take's
+   * rotation uses. A full mark (the default) also finds garbage that nothing removed just now
+   * left, which a healthy store does not have.
+   */
+  incremental?: boolean;
   /** Also list .snap/objects for files the catalog does not know (a full scan of the store). */
   sweepStrays?: boolean;
 }
@@ -49,7 +56,7 @@ export async function collectGarbage(root: Root, opts: GcOptions = {}): Promise<
   const dryRun = opts.dryRun ?? false;
   const result: GcResult = { objects: 0, bytes: 0, trees: 0, strays: 0, strayBytes: 0, unknown: [], dryRun };
 
-  const doomed = catalog.unreferencedObjects();
+  const doomed = opts.incremental ? unreferencedAfterRemoval(catalog, catalog.removedRoots()) : catalog.unreferencedObjects();
   // A row's key becomes the path deleted below: a malformed row (a hash stored as text could
   // spell `../..`) refuses the run before any row or file goes.
   for (const o of doomed) {
@@ -68,9 +75,11 @@ export async function collectGarbage(root: Root, opts: GcOptions = {}): Promise<
     const wasDirty = isDirty(root);
     if (doomed.length > 0) await markDirty(root);
     catalog.transaction(() => {
-      result.trees = catalog.deleteUnreachableTrees();
+      result.trees = opts.incremental ? deleteDeadTrees(catalog) : catalog.deleteUnreachableTrees();
       for (const o of doomed) catalog.deleteObject(o);
-      catalog.deleteUnusedXattrSets();
+      // A scan of every entry: only where attributes were ever recorded.
+      if (catalog.hasXattrSets()) catalog.deleteUnusedXattrSets();
+      catalog.clearRemovedRoots();
     });
     faultPoint('gc:rows-deleted');
     for (const o of doomed) {

@@ -66,13 +66,13 @@ async function linkWithLimit(p: string, dest: Buffer | string): Promise<void> {
 }
 
 /**
- * How a caller makes the objects it publishes durable. Take fsyncs each new object before its
- * name is published and the fan-out folders before its commit (store/durability.ts); the others
+ * How a caller makes the objects it publishes durable. Take notes each new object and flushes
+ * them, or the file system, before its commit (ops/take/take-durability.ts); the others
  * (materialize, repair, pull) flush the whole file system once, and pass nothing.
  */
 export interface PublishDurability {
-  /** Called with the finished tmp file just before it is published under `objPath`. */
-  beforePublish(tmp: string, objPath: string): Promise<void>;
+  /** Called with the finished tmp file of `size` bytes just before it is published under `objPath`. */
+  beforePublish(tmp: string, objPath: string, size: number): Promise<void>;
 }
 
 /**
@@ -154,7 +154,7 @@ export class ObjectPlacer {
       throw e;
     }
     await markDirty(this.root);
-    await this.durability?.beforePublish(tmp, objectPath(layout, key));
+    await this.durability?.beforePublish(tmp, objectPath(layout, key), size);
     // An existing object file is complete: either known, or published by this run (see
     // dirty.ts). Only a forced re-creation (repair, pull) replaces a damaged one.
     const outcome = await publish(tmp, objectPath(layout, key), force);
@@ -243,7 +243,7 @@ export class ObjectPlacer {
         const tmp = await copyToTmp(objectPath(layout, key, 0), layout.tmp);
         await applyInodeMeta(tmp, key, asRoot, recordedXattrs(this.root.catalog, key.xattrs));
         await markDirty(this.root);
-        await this.durability?.beforePublish(tmp, objectPath(layout, key, target));
+        await this.durability?.beforePublish(tmp, objectPath(layout, key, target), row?.size ?? 0);
         await publish(tmp, objectPath(layout, key, target), true);
         this.root.catalog.setReplicas(key, target + 1);
       }

@@ -233,7 +233,6 @@ export class FolderChunk {
         trashDir: w.root.layout.trash,
         asRoot: w.root.asRoot,
         checksum: w.opts.checksum,
-        fsync: w.opts.durability.fsyncEach(),
         xattrs: w.opts.xattrs === true,
         tmpDir: w.root.layout.tmp,
         // Names are views into the scan's reply; copied, so the message carries only these names.

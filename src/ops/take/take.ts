@@ -378,7 +378,7 @@ async function takeLocked(root: Root, sourceDir: string, keep: number | undefine
   faultPoint('take:published');
 
   const rotated = await rotate(root, keep);
-  const gc = rotated.length > 0 ? await collectGarbage(root) : undefined;
+  const gc = rotated.length > 0 ? await collectGarbage(root, { incremental: true }) : undefined;
   clearDirty(root); // every object on disk is now known to the catalog
   return {
     skipped: false,

@@ -264,7 +264,7 @@ export class SourceWalker {
     const key = objectKeyOf(hash, { ...meta, xattrs });
     this.root.catalog.ensureObject(key, r.size);
     if (r.created) {
-      this.opts.durability.published(objectPath(this.root.layout, key));
+      this.opts.durability.published(objectPath(this.root.layout, key), r.size);
       this.placer.newObjects++;
       this.placer.newBytes += r.size;
     }
