@@ -2,22 +2,19 @@
 // What a Node program pays for a no-change snapshot's syscalls, without linksnap's bookkeeping
 // (docs/benchmarks.md, "Where the targets stand"). Run on a root that has had at least one take:
 //
-//   node bench/floors/node-link-floor.mjs <root> <scratch-dir> [threads=1|2]
+//   node bench/floors/node-link-floor.mjs <root> <scratch-dir>
 //
-// Prints three single-purpose walks over <root>/.latest into <scratch-dir> (removed after each):
+// Prints two single-purpose walks over <root>/.latest into <scratch-dir> (removed after each),
+// in one thread:
 //   same-inode   readdir + lstat + link of the source file itself (what `cp -al` does);
 //   store-inode  readdir + lstat of the source, link of the store object its record names
-//                (what a linksnap take must do: two different inodes per file);
-//   scan         the real scan workers' code (dist/store/source-scan.js) in N threads, each
-//                taking every Nth top-level folder (files directly in .latest are not scanned).
+//                (what a linksnap take must do: two different inodes per file).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
-import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { scanDir } = await import(path.join(repo, 'dist/store/source-scan.js'));
 const { recordOffsets, readRecord } = await import(path.join(repo, 'dist/model/quick-check.js'));
 const { objectName } = await import(path.join(repo, 'dist/store/layout.js'));
 const { nsToUs } = await import(path.join(repo, 'dist/model/object-key.js'));
@@ -30,95 +27,54 @@ function loadRecords(root) {
   return m;
 }
 
-function scanTree(src, out, records, objects, tops) {
-  let linked = 0;
+const [root, scratch] = process.argv.slice(2);
+if (!root || !scratch) {
+  console.error('usage: node bench/floors/node-link-floor.mjs <root> <scratch-dir>');
+  process.exit(2);
+}
+const src = fs.realpathSync(path.join(root, '.latest'));
+const objects = path.join(fs.realpathSync(root), '.snap/objects');
+const records = loadRecords(root);
+const time = (label, fn) => {
+  fs.rmSync(scratch, { recursive: true, force: true });
+  fs.mkdirSync(scratch);
+  const t = performance.now();
+  return Promise.resolve(fn()).then((n) => {
+    console.log(`${label.padEnd(28)} ${String(n).padStart(8)} links  ${((performance.now() - t) / 1000).toFixed(2)} s`);
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+};
+const walkLink = (fromStore) => {
+  let n = 0;
   const walk = (rel, stage) => {
-    const r = scanDir({ srcDir: Buffer.from(path.join(src, rel)), stageDir: Buffer.from(stage), objectsDir: objects, records: records.get(rel) && Buffer.from(records.get(rel)), link: true });
-    linked += r.linked;
-    for (const o of r.others) {
-      const name = Buffer.from(o.name).toString();
-      if (((Number(o.st?.mode ?? 0) & fs.constants.S_IFMT) !== fs.constants.S_IFDIR)) continue;
-      fs.mkdirSync(path.join(stage, name));
-      walk(rel ? `${rel}/${name}` : name, path.join(stage, name));
+    const rec = records.get(rel);
+    const byName = new Map();
+    if (fromStore && rec) {
+      const offs = recordOffsets(rec);
+      for (let i = 0; i + 1 < offs.length; i++) {
+        const r = readRecord(rec, offs[i]);
+        byName.set(r.name.toString('latin1'), r);
+      }
+    }
+    for (const name of fs.readdirSync(path.join(src, rel))) {
+      const abs = path.join(src, rel, name);
+      const st = fs.lstatSync(abs, { bigint: true });
+      const dest = path.join(stage, name);
+      if (st.isDirectory()) {
+        fs.mkdirSync(dest);
+        walk(rel ? `${rel}/${name}` : name, dest);
+      } else if (st.isFile()) {
+        const r = byName.get(Buffer.from(name).toString('latin1'));
+        const from = fromStore && r ? path.join(objects, r.extra.toString('hex', 0, 1), objectName({ hash: r.extra, mode: r.mode, uid: r.uid, gid: r.gid, mtimeUs: nsToUs(r.mtimeNs) })) : abs;
+        fs.linkSync(from, dest);
+        n++;
+      }
     }
   };
-  for (const top of tops) {
-    fs.mkdirSync(path.join(out, top));
-    walk(top, path.join(out, top));
-  }
-  return linked;
-}
-
-if (!isMainThread) {
-  const { src, out, records, objects, tops } = workerData;
-  parentPort.postMessage(scanTree(src, out, records, objects, tops));
-} else {
-  const [root, scratch, threadsArg] = process.argv.slice(2);
-  if (!root || !scratch) {
-    console.error('usage: node bench/floors/node-link-floor.mjs <root> <scratch-dir> [threads]');
-    process.exit(2);
-  }
-  const threads = Number(threadsArg ?? 2);
-  const src = fs.realpathSync(path.join(root, '.latest'));
-  const objects = path.join(fs.realpathSync(root), '.snap/objects');
-  const records = loadRecords(root);
-  const time = (label, fn) => {
-    fs.rmSync(scratch, { recursive: true, force: true });
-    fs.mkdirSync(scratch);
-    const t = performance.now();
-    return Promise.resolve(fn()).then((n) => {
-      console.log(`${label.padEnd(28)} ${String(n).padStart(8)} links  ${((performance.now() - t) / 1000).toFixed(2)} s`);
-      fs.rmSync(scratch, { recursive: true, force: true });
-    });
-  };
-  const walkLink = (fromStore) => {
-    let n = 0;
-    const walk = (rel, stage) => {
-      const rec = records.get(rel);
-      const byName = new Map();
-      if (fromStore && rec) {
-        const offs = recordOffsets(rec);
-        for (let i = 0; i + 1 < offs.length; i++) {
-          const r = readRecord(rec, offs[i]);
-          byName.set(r.name.toString('latin1'), r);
-        }
-      }
-      for (const name of fs.readdirSync(path.join(src, rel))) {
-        const abs = path.join(src, rel, name);
-        const st = fs.lstatSync(abs, { bigint: true });
-        const dest = path.join(stage, name);
-        if (st.isDirectory()) {
-          fs.mkdirSync(dest);
-          walk(rel ? `${rel}/${name}` : name, dest);
-        } else if (st.isFile()) {
-          const r = byName.get(Buffer.from(name).toString('latin1'));
-          const from = fromStore && r ? path.join(objects, r.extra.toString('hex', 0, 1), objectName({ hash: r.extra, mode: r.mode, uid: r.uid, gid: r.gid, mtimeUs: nsToUs(r.mtimeNs) })) : abs;
-          fs.linkSync(from, dest);
-          n++;
-        }
-      }
-    };
-    walk('', scratch);
-    return n;
-  };
-  const tops = fs.readdirSync(src).filter((n) => fs.lstatSync(path.join(src, n)).isDirectory()).sort();
-  await time(`scan, ${threads} thread(s)`, () =>
-    new Promise((resolve, reject) => {
-      let done = 0;
-      let total = 0;
-      for (let w = 0; w < threads; w++) {
-        const mine = tops.filter((_, i) => i % threads === w);
-        new Worker(new URL(import.meta.url), { workerData: { src, out: scratch, records, objects, tops: mine } })
-          .on('message', (k) => {
-            total += k;
-            if (++done === threads) resolve(total);
-          })
-          .on('error', reject);
-      }
-    }),
-  );
-  await time('store-inode, 1 thread', () => walkLink(true));
-  // Last: linking the source files themselves changes their ctime, so after this the records
-  // no longer match (and the next linksnap take re-reads every file once).
-  await time('same-inode (cp -al in Node)', () => walkLink(false));
-}
+  walk('', scratch);
+  return n;
+};
+await time('store-inode, 1 thread', () => walkLink(true));
+// Last: linking the source files themselves changes their ctime, so after this the records
+// no longer match (and the next linksnap take re-reads every file once).
+await time('same-inode (cp -al in Node)', () => walkLink(false));
