@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { afterAll, beforeAll } from 'vitest';
 import { S3Client, PutObjectCommand, DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 
 const require = createRequire(import.meta.url);
@@ -181,4 +182,25 @@ async function externalS3(bucket: string, endpoint: string | undefined): Promise
     },
     close: async () => c.destroy(),
   };
+}
+
+/**
+ * One S3 server for the calling test file: started before its tests, closed after them. The
+ * returned object stands for the server (it may be used only inside tests and hooks).
+ */
+export function useS3(): TestS3 {
+  let server: TestS3 | undefined;
+  beforeAll(async () => {
+    server = await startS3();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return new Proxy({} as TestS3, {
+    get(_target, key) {
+      if (!server) throw new Error('the S3 server starts in beforeAll: use it inside tests');
+      const v = Reflect.get(server, key) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(server) : v;
+    },
+  });
 }

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { take } from '../../src/ops/take/take.js';
 import { parseReplicaUrl } from '../../src/replica/url.js';
 import { blobsPrefix, catalogKey, headKey } from '../../src/replica/layout.js';
@@ -17,15 +17,9 @@ import { CLI } from '../helpers/cli.js';
 import { newRoot, steppingClock, tempDir } from '../helpers/tmp.js';
 import { diffTrees, readTree } from '../helpers/tree.js';
 import { storeProblems } from '../helpers/store-check.js';
-import { startS3, type TestS3 } from '../helpers/s3-server.js';
+import { useS3 } from '../helpers/s3-server.js';
 
-let s3: TestS3;
-beforeAll(async () => {
-  s3 = await startS3();
-});
-afterAll(async () => {
-  await s3?.close();
-});
+const s3 = useS3();
 
 /** This machine's memory of replica states (rollback detection), fresh per test. */
 let stateDir: string;

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { take } from '../../src/ops/take/take.js';
 import { gc } from '../../src/ops/retention/gc.js';
 import { push } from '../../src/ops/replica/push.js';
@@ -20,16 +20,10 @@ import { hashBytes } from '../../src/store/hasher.js';
 import { runCliAsync } from '../helpers/cli.js';
 import { newRoot, steppingClock, tempDir } from '../helpers/tmp.js';
 import { fullState } from '../helpers/verify-fixture.js';
-import { startS3, type TestS3 } from '../helpers/s3-server.js';
+import { useS3 } from '../helpers/s3-server.js';
 
-let s3: TestS3;
-beforeAll(async () => {
-  s3 = await startS3();
-  process.env.LINKSNAP_NO_SYNC = '1';
-});
-afterAll(async () => {
-  await s3?.close();
-});
+process.env.LINKSNAP_NO_SYNC = '1';
+const s3 = useS3();
 
 const ep = () => ({ endpoint: s3.endpoint });
 

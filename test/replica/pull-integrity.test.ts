@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { take } from '../../src/ops/take/take.js';
 import { push } from '../../src/ops/replica/push.js';
 import { pull } from '../../src/ops/replica/pull.js';
@@ -16,18 +16,11 @@ import { blobKey } from '../../src/replica/layout.js';
 import { HashMismatch } from '../../src/replica/client.js';
 import { hashBytes } from '../../src/store/hasher.js';
 import { newRoot, tempDir } from '../helpers/tmp.js';
-import { startS3, type TestS3 } from '../helpers/s3-server.js';
+import { useS3 } from '../helpers/s3-server.js';
 
-let s3: TestS3;
-
-beforeAll(async () => {
-  s3 = await startS3();
-  process.env.LINKSNAP_NO_SYNC = '1';
-  process.env.LINKSNAP_S3_BACKOFF_MS = '20';
-});
-afterAll(async () => {
-  await s3?.close();
-});
+process.env.LINKSNAP_NO_SYNC = '1';
+process.env.LINKSNAP_S3_BACKOFF_MS = '20';
+const s3 = useS3();
 
 const hex = (s: string) => hashBytes(Buffer.from(s)).toString('hex');
 

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { take } from '../../src/ops/take/take.js';
 import { verifyReplica } from '../../src/ops/replica/verify-replica.js';
 import { parseReplicaUrl } from '../../src/replica/url.js';
@@ -16,16 +16,10 @@ import { CLI } from '../helpers/cli.js';
 import { newRoot, steppingClock, tempDir } from '../helpers/tmp.js';
 import { diffTrees, readTree } from '../helpers/tree.js';
 import { storeProblems } from '../helpers/store-check.js';
-import { startS3, type TestS3 } from '../helpers/s3-server.js';
+import { useS3 } from '../helpers/s3-server.js';
 
-let s3: TestS3;
-beforeAll(async () => {
-  s3 = await startS3();
-  process.env.LINKSNAP_NO_SYNC = '1';
-});
-afterAll(async () => {
-  await s3?.close();
-});
+process.env.LINKSNAP_NO_SYNC = '1';
+const s3 = useS3();
 
 interface Run {
   code: number | null;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { take } from '../../src/ops/take/take.js';
 import { prune } from '../../src/ops/retention/prune.js';
 import { listSnapshots } from '../../src/ops/browse/list.js';
@@ -22,19 +22,12 @@ import { SnapError } from '../../src/errors.js';
 import { newRoot, steppingClock, tempDir } from '../helpers/tmp.js';
 import { diffTrees, readTree } from '../helpers/tree.js';
 import { storeProblems } from '../helpers/store-check.js';
-import { startS3, type TestS3 } from '../helpers/s3-server.js';
+import { useS3 } from '../helpers/s3-server.js';
 
 const asRoot = process.getuid?.() === 0;
-let s3: TestS3;
-
-beforeAll(async () => {
-  s3 = await startS3();
-  process.env.LINKSNAP_NO_SYNC = '1';
-  process.env.LINKSNAP_S3_BACKOFF_MS = '20';
-});
-afterAll(async () => {
-  await s3?.close();
-});
+process.env.LINKSNAP_NO_SYNC = '1';
+process.env.LINKSNAP_S3_BACKOFF_MS = '20';
+const s3 = useS3();
 
 const ep = () => ({ endpoint: s3.endpoint });
 const hex = (s: string | Buffer) => hashBytes(Buffer.from(s)).toString('hex');

@@ -6,23 +6,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { take } from '../../src/ops/take/take.js';
 import { runCliAsync } from '../helpers/cli.js';
 import { newRoot, steppingClock, tempDir } from '../helpers/tmp.js';
-import { startS3, type TestS3 } from '../helpers/s3-server.js';
+import { useS3 } from '../helpers/s3-server.js';
 
 const TOOLS = ['setfattr', 'getfattr', 'setfacl', 'getfacl'].every((c) => spawnSync(c, ['--version']).status === 0);
 if (!TOOLS) console.warn('xattrs-replica: setfattr/getfattr/setfacl/getfacl missing (apt-get install attr acl): test skipped');
 
-let s3: TestS3;
-beforeAll(async () => {
-  s3 = await startS3();
-  process.env.LINKSNAP_NO_SYNC = '1';
-});
-afterAll(async () => {
-  await s3?.close();
-});
+process.env.LINKSNAP_NO_SYNC = '1';
+const s3 = useS3();
 
 const snap = (args: string[]) => runCliAsync(args, { ...s3.env, LINKSNAP_NO_SYNC: '1' });
 
