@@ -30,16 +30,10 @@ export async function syncFileSystem(p: string): Promise<void> {
 /** fsync a directory so a rename or link inside it survives a power cut. */
 export async function fsyncDir(dir: string): Promise<void> {
   trace(`fsync-dir`);
-  if (process.env.LINKSNAP_NO_SYNC === '1') return;
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await fsyncFile(dir);
 }
 
-/** fsync a file by path (a new object, before the commit that references it). */
+/** fsync a file (a new object, before the commit that references it) or a folder by path. */
 export async function fsyncFile(p: string): Promise<void> {
   if (process.env.LINKSNAP_NO_SYNC === '1') return;
   const fh = await fsp.open(p, 'r');

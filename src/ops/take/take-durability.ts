@@ -63,7 +63,7 @@ export class TakeDurability implements PublishDurability {
       return 'everything';
     }
     await forEachConcurrently(this.unflushed, FSYNC_CONCURRENCY, fsyncFile);
-    for (const fan of this.fans) await fsyncDir(fan);
+    await forEachConcurrently([...this.fans], FSYNC_CONCURRENCY, fsyncDir);
     if (this.fans.size > 0) await fsyncDir(this.layout.objects); // a fan-out folder may be new
     trace('flush-objects');
     return 'objects';
