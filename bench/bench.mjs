@@ -9,7 +9,7 @@ import { copyTree, generate, generateMillion, generateOneFolder, mutate } from '
 import { parseArgs } from './options.mjs';
 import { report, writeInto } from './report.mjs';
 import { checkSeed } from './seed-check.mjs';
-import { CLI, dirtyKiB, du, freeBytes, has, hasCommand, hasGnuTime, loadAverage, need, restic, rm, run, seed, sleep, snap, syncBefore, TMPFS_MAGIC } from './tools.mjs';
+import { CLI, dirtyKiB, du, freeBytes, has, hasCommand, hasGnuTime, hasNative, loadAverage, need, restic, rm, run, seed, sleep, snap, syncBefore, TMPFS_MAGIC } from './tools.mjs';
 import { uncheckedCli } from './unchecked-cli.mjs';
 
 const SIZES = {
@@ -17,6 +17,7 @@ const SIZES = {
   full: { small: 100_000, large: 200, 'one-folder': 1_000_000 },
 };
 const DIRTY_BYTES = 2 ** 31; // 2 GiB
+const FALLBACK = { LINKSNAP_NATIVE: '0' };
 const RACY_MS = 2100; // linksnap re-reads files changed within 2 s of a take; real trees are older
 const NEXT_SECOND_MS = 1100; // snapshots are named by the second
 const median = (xs) => {
@@ -113,6 +114,12 @@ function benchSet(set, base, pristine, meta, o, { objectCheck, dirty }, onRun) {
       sleep(NEXT_SECOND_MS);
       add('linksnap no-change (object check, again)', snap(['take', L, '--quiet']).seconds);
     }
+    if (hasNative) {
+      // The same no-change take on the fs fallback of the native helper (src/util/fsat.ts):
+      // what the addon is worth, in the same run.
+      sleep(NEXT_SECOND_MS);
+      add('linksnap no-change (fs fallback)', snap(['take', L, '--quiet'], { env: FALLBACK }).seconds);
+    }
     add('seed no-change', seedRun(S));
     add('rsync no-change', run('rsync', ['-a', '--delete', `--link-dest=${R}/1`, `${src}/`, `${R}/2/`]).seconds);
     if (withRestic) add('restic no-change', restic(Q, ['backup', src]).seconds);
@@ -144,6 +151,7 @@ function benchSet(set, base, pristine, meta, o, { objectCheck, dirty }, onRun) {
     if (hasCommand('verify')) {
       add('walk root', run('sh', ['-c', `find "${L}" -printf '%s\\n' > /dev/null`]).seconds);
       add('linksnap verify --quick', rss('verify --quick', snap(['verify', L, '--quick', '--json'], { okCodes: [1] })));
+      if (hasNative) add('linksnap verify --quick (fs fallback)', snap(['verify', L, '--quick', '--json'], { okCodes: [1], env: FALLBACK }).seconds);
       add('linksnap verify', rss('verify', snap(['verify', L, '--json'], { okCodes: [1] })));
       if (withRestic) {
         add('restic check', restic(Q, ['check']).seconds);

@@ -45,6 +45,12 @@ function setTargets(r) {
     const cost = (100 * (withCheck - m['linksnap no-change (no object check)'])) / withCheck;
     t.push([`cost of the object check, no-change take, ${s}`, '< 5 % of the take', `${cost.toFixed(1)} %`, cost < 5]);
   }
+  if (m['linksnap no-change (fs fallback)'] !== undefined) {
+    t.push(ratioTarget(`no-change take with the native helper vs its fs fallback, ${s}`, '< 1.0 ×', m['linksnap no-change'], m['linksnap no-change (fs fallback)'], 0.999));
+  }
+  if (m['linksnap verify --quick (fs fallback)'] !== undefined) {
+    t.push(ratioTarget(`\`verify --quick\` with the native helper vs its fs fallback, ${s}`, '< 1.0 ×', m['linksnap verify --quick'], m['linksnap verify --quick (fs fallback)'], 0.999));
+  }
   if (s === 'large' && m['linksnap verify']) {
     const rate = m['store bytes'] / m['linksnap verify'] / 1e9;
     t.push(['`verify` (full read), large files', '≥ 1 GB/s', `${rate.toFixed(2)} GB/s`, rate >= 1]);
@@ -65,11 +71,17 @@ function setTable(r, runs) {
     row('---', '---', '---', '---', '---', '---', '---', '---'),
     row('first snapshot', fmtS(m['linksnap first']), fmtS(m['seed first']), fmtS(m['rsync first']), fmtS(m['restic first']), `${fmtS(m['cp -a'])} (${lo.toFixed(2)}–${hi.toFixed(2)})${m['cp -a sync'] !== undefined ? `, + ${fmtS(m['cp -a sync'])} sync` : ''}`, '', ''),
     row('no change', fmtS(m['linksnap no-change']), fmtS(m['seed no-change']), fmtS(m['rsync no-change']), fmtS(m['restic no-change']), '', fmtS(m['cp -al']), `${fmtS(m['walk source'])} (source)`),
+    ...(m['linksnap no-change (fs fallback)'] !== undefined
+      ? [row('no change, fs fallback (LINKSNAP_NATIVE=0)', fmtS(m['linksnap no-change (fs fallback)']), '', '', '', '', '', '')]
+      : []),
     row('after the 1 % mutation', fmtS(m['linksnap mutated']), fmtS(m['seed mutated']), fmtS(m['rsync mutated']), fmtS(m['restic mutated']), '', '', ''),
     ...(m['linksnap no-change alone'] !== undefined
       ? [row('no change, alone / beside 2 GB unwritten', `${fmtS(m['linksnap no-change alone'])} / ${fmtS(m['linksnap no-change beside dirty'])}`, '', '', '', '', '', '')]
       : []),
     row('verify --quick / restic check', fmtS(m['linksnap verify --quick']), '', '', fmtS(m['restic check']), '', '', `${fmtS(m['walk root'])} (root)`),
+    ...(m['linksnap verify --quick (fs fallback)'] !== undefined
+      ? [row('verify --quick, fs fallback (LINKSNAP_NATIVE=0)', fmtS(m['linksnap verify --quick (fs fallback)']), '', '', '', '', '', '')]
+      : []),
     row('verify (full read) / check --read-data', fmtS(m['linksnap verify']), '', '', fmtS(m['restic check --read-data']), '', '', ''),
     row('gc', fmtS(m['linksnap gc']), '', '', '', '', '', ''),
     row('materialize one snapshot', fmtS(m['linksnap materialize']), '', '', '', '', fmtS(m['cp -al']), ''),

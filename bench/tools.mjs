@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = path.join(repo, 'dist/cli/main.js');
 export const SEED = path.join(repo, 'bench/seed-rotate.sh');
+/** Whether the native helper (native/, src/util/fsat.ts) is built: then its fs fallback is timed too. */
+export const hasNative = fs.existsSync(path.join(repo, 'native/build/Release/linksnap_fsat.node'));
 
 export const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 

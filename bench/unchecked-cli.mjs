@@ -16,7 +16,7 @@ export function uncheckedCli(work) {
   const scan = path.join(copy, 'store/source-scan.js');
   const text = fs.readFileSync(scan, 'utf8');
   // The lstat of the linked inode and the test on it (and on its attributes with --xattrs).
-  const check = /const st = fs\.lstatSync\(dest, \{ bigint: true \}\);\s*if \(!objectInodeHolds\(st, key, rd\.size, t\.owners\)[^{]*\{/;
+  const check = /const st = lstatAt\(folders\.stage, name\);\s*if \(typeof st === 'string'\)\s*return st;\s*if \(!objectInodeHolds\(st, key, rd\.size, t\.owners\)[^\n]*\{/;
   if (!check.test(text)) return undefined;
   fs.writeFileSync(scan, text.replace(check, 'if (false) {'));
   return path.join(copy, 'cli/main.js');

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { nsToUs, xattrsOfKey, type ObjectKey } from '../model/object-key.js';
 import { encodeXattrs, xattrDigestOf } from '../model/xattrs.js';
 import { readXattrs } from './xattrs.js';
+import type { Lstat } from '../util/fsat.js';
 
 function octal(m: number): string {
   return '0' + m.toString(8).padStart(3, '0');
@@ -38,6 +39,6 @@ export function objectXattrsHold(objPath: string, linked: Pick<fs.BigIntStats, '
 }
 
 /** The object's inode (a regular file) has its recorded size and the metadata of its name. */
-export function objectInodeHolds(st: fs.BigIntStats, key: ObjectKey, size: bigint | number, owners: boolean): boolean {
+export function objectInodeHolds(st: Lstat, key: ObjectKey, size: bigint | number, owners: boolean): boolean {
   return st.isFile() && st.size === BigInt(size) && inodeDrift(st, key, owners).length === 0;
 }

@@ -23,7 +23,6 @@
  * main thread stores a fresh copy from the source.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Kind } from '../model/entry.js';
 import { extraParts, readRecord, recordHolds, recordName, recordOffsets } from '../model/quick-check.js';
 import { objectKeyOf } from '../model/object-key.js';
@@ -33,6 +32,8 @@ import { listFolderNames, unpackNames } from '../util/name-list.js';
 import { markerIn, type FolderMarker } from './folder-markers.js';
 import { errnoCode, isFsError } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
+import { AT_FDCWD, fdPath, lstatAt, lstatFields, linkAt, openFolderAt, type LstatFields } from '../util/fsat.js';
+
 
 /**
  * Folders with more entries than this are scanned a chunk at a time (and their records kept in
@@ -40,14 +41,6 @@ import { faultPoint } from '../util/fault.js';
  */
 export const SCAN_CHUNK = Number(process.env.LINKSNAP_TEST_SCAN_CHUNK ?? 0) || 4096;
 
-const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
-const SLASH = Buffer.from('/');
-
-/** The path of an open folder's entry, resolved through its descriptor (never by name from the top). */
-export function fdPath(fd: number, name?: Buffer): Buffer {
-  const dir = Buffer.from(`/proc/self/fd/${fd}`);
-  return name ? Buffer.concat([dir, SLASH, name]) : dir;
-}
 
 export interface FolderToOpen {
   /** The open parent folder, or undefined for the top (then `name` is an absolute path). */
@@ -87,16 +80,7 @@ export interface ChunkTask extends LinkTarget {
 }
 
 /** The lstat fields the main thread needs, as BigInts (like fs.BigIntStats). */
-export interface RawStat {
-  mode: bigint;
-  uid: bigint;
-  gid: bigint;
-  dev: bigint;
-  ino: bigint;
-  size: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-}
+export type RawStat = LstatFields;
 
 export interface ScanOther {
   name: Buffer;
@@ -130,18 +114,10 @@ function errCode(e: unknown): string {
   return errnoCode(e) ?? 'EIO';
 }
 
-function rawStat(st: fs.BigIntStats): RawStat {
-  return { mode: st.mode, uid: st.uid, gid: st.gid, dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
-}
-
 /** Open a folder without following symlinks and check it is the inode that was seen; its fd or an error code. */
 function openFolder(f: FolderToOpen): number | string {
-  let fd: number;
-  try {
-    fd = fs.openSync(f.parentFd === undefined ? f.name : fdPath(f.parentFd, f.name), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-  } catch (e) {
-    return errCode(e); // ELOOP: a symlink now; ENOTDIR: not a folder now; ENOENT: gone
-  }
+  const fd = openFolderAt(f.parentFd ?? AT_FDCWD, f.name);
+  if (typeof fd === 'string') return fd; // ELOOP: a symlink now; ENOTDIR: not a folder now; ENOENT: gone
   const st = fs.fstatSync(fd, { bigint: true });
   if (st.dev !== f.expect.dev || st.ino !== f.expect.ino) {
     fs.closeSync(fd);
@@ -159,11 +135,45 @@ function listFolder(fd: number, chunked: boolean, markers: readonly FolderMarker
   return { listed: listFolderNames(fdPath(fd), SCAN_CHUNK, chunked, onName), markersSeen };
 }
 
+/** Where unchanged files are linked from and to: the store's objects folder and the folder being built, open. */
+interface LinkFolders {
+  objects: number;
+  stage: number;
+}
+
+/** Open the link folders when there is anything to link; the caller closes them (closeLinkFolders). */
+function openLinkFolders(t: LinkTarget, records: Buffer | undefined): LinkFolders | string | undefined {
+  if (!t.link || !records || records.length === 0) return undefined;
+  const objects = openFolderAt(AT_FDCWD, t.objectsDir);
+  if (typeof objects === 'string') return objects;
+  const stage = openFolderAt(AT_FDCWD, t.stageDir);
+  if (typeof stage === 'string') {
+    fs.closeSync(objects);
+    return stage;
+  }
+  return { objects, stage };
+}
+
+function closeLinkFolders(l: LinkFolders | string | undefined): void {
+  if (l === undefined || typeof l === 'string') return;
+  fs.closeSync(l.objects);
+  fs.closeSync(l.stage);
+}
+
 /**
  * Merge the sorted names with the sorted records, lstat each entry, and link every file whose
  * record holds (checking the linked object is still what its name says).
  */
 function scanEntries(fd: number, names: readonly Buffer[], records: Buffer | undefined, t: LinkTarget): EntriesScan {
+  const folders = openLinkFolders(t, records);
+  try {
+    return scanEntriesWith(fd, names, records, t, folders);
+  } finally {
+    closeLinkFolders(folders);
+  }
+}
+
+function scanEntriesWith(fd: number, names: readonly Buffer[], records: Buffer | undefined, t: LinkTarget, folders: LinkFolders | string | undefined): EntriesScan {
   const offs = records ? recordOffsets(records) : [0];
   const count = offs.length - 1;
   const linkedMask = new Uint8Array(count);
@@ -182,17 +192,16 @@ function scanEntries(fd: number, names: readonly Buffer[], records: Buffer | und
         break;
       }
     }
-    let st: fs.BigIntStats;
-    try {
-      st = fs.lstatSync(fdPath(fd, name), { bigint: true });
-    } catch (e) {
-      others.push({ name, rec, err: errCode(e) });
+    const st = lstatAt(fd, name);
+    if (typeof st === 'string') {
+      others.push({ name, rec, err: st });
       continue;
     }
-    if (rec >= 0 && t.link && st.isFile() && recordHolds(records!, offs[rec]!, Kind.File, st)) {
-      const linkErr = linkUnchanged(records!, offs[rec]!, name, t);
+    if (rec >= 0 && folders !== undefined && st.isFile() && recordHolds(records!, offs[rec]!, Kind.File, st)) {
+      // The link folders could not be opened: every holding file comes back with that error.
+      const linkErr = typeof folders === 'string' ? folders : linkUnchanged(records!, offs[rec]!, name, t, folders);
       if (linkErr) {
-        others.push({ name, rec, st: rawStat(st), linkErr });
+        others.push({ name, rec, st: lstatFields(st), linkErr });
         continue;
       }
       linkedMask[rec] = 1;
@@ -200,28 +209,25 @@ function scanEntries(fd: number, names: readonly Buffer[], records: Buffer | und
       linkedBytes += Number(st.size);
       continue;
     }
-    others.push({ name, rec, st: rawStat(st) });
+    others.push({ name, rec, st: lstatFields(st) });
   }
   return { linkedMask, linked, linkedBytes, others };
 }
 
 /** Link the object a holding record names into the stage folder; an error code when it could not be. */
-function linkUnchanged(records: Buffer, off: number, name: Buffer, t: LinkTarget): string | undefined {
+function linkUnchanged(records: Buffer, off: number, name: Buffer, t: LinkTarget, folders: LinkFolders): string | undefined {
   const rd = readRecord(records, off);
   const { id: hash, xattrs } = extraParts(rd.extra);
   const key = objectKeyOf(hash, { ...rd, xattrs });
-  const objPath = path.join(t.objectsDir, hash.toString('hex', 0, 1), objectName(key));
-  const dest = Buffer.concat([t.stageDir, SLASH, name]);
-  try {
-    fs.linkSync(objPath, dest);
-    faultPoint('object:linked');
-  } catch (e) {
-    return errCode(e);
-  }
+  const objRel = `${hash.toString('hex', 0, 1)}/${objectName(key)}`;
+  const linkErr = linkAt(folders.objects, objRel, folders.stage, name);
+  if (linkErr) return linkErr;
+  faultPoint('object:linked');
   // Checked on the linked inode itself, so nothing can change it between the check and the link.
-  const st = fs.lstatSync(dest, { bigint: true });
-  if (!objectInodeHolds(st, key, rd.size, t.owners) || (t.xattrs && !objectXattrsHold(objPath, st, key, t.owners))) {
-    fs.unlinkSync(dest);
+  const st = lstatAt(folders.stage, name);
+  if (typeof st === 'string') return st;
+  if (!objectInodeHolds(st, key, rd.size, t.owners) || (t.xattrs && !objectXattrsHold(`${t.objectsDir}/${objRel}`, st, key, t.owners))) {
+    fs.unlinkSync(fdPath(folders.stage, name));
     return 'DAMAGED';
   }
   return undefined;

@@ -110,17 +110,40 @@ describe('verify walks the snapshots together', () => {
 const strace = spawnSync('sh', ['-c', 'command -v strace']).status === 0;
 if (!strace) console.warn('shared-walk: strace is not installed; skipping the system-call test (apt-get install strace)');
 
+/**
+ * The full path each stat call of an `strace -f -y` log looked at: a path, a name relative to a
+ * descriptor strace decoded (`12</a/b>`), or a /proc/self/fd/<fd>/ path resolved through the
+ * path the descriptor was opened with.
+ */
+function statedPaths(log: string): string[] {
+  const fds = new Map<string, string>();
+  const out: string[] = [];
+  for (const line of log.split('\n')) {
+    const call = /^(?:\d+\s+)?(\w+)\((?:(\d+)<([^>]*)>|AT_FDCWD(?:<[^>]*>)?|)(?:,\s*)?"([^"]*)"/.exec(line);
+    if (!call) continue;
+    const [, name, , dir, arg] = call;
+    if (name === 'openat') {
+      const opened = /= (\d+)<([^>]*)>$/.exec(line);
+      if (opened) fds.set(opened[1]!, opened[2]!);
+      continue;
+    }
+    const viaProc = /^\/proc\/self\/fd\/(\d+)\/(.*)$/.exec(arg!);
+    if (dir !== undefined) out.push(`${dir}/${arg}`);
+    else if (viaProc && fds.has(viaProc[1]!)) out.push(`${fds.get(viaProc[1]!)}/${viaProc[2]}`);
+    else out.push(arg!);
+  }
+  return out;
+}
+
 describe.skipIf(!strace)('the system calls of verify --quick', () => {
   it('lstats each object file once and each snapshot path once, however many snapshots share them', async () => {
     const { root, snaps } = await sharedRoot(30);
     const log = path.join(tempDir(), 'strace.log');
-    const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=lstat,newfstatat,statx,stat', '-o', log, process.execPath, CLI, 'verify', root, '--quick'], { encoding: 'utf8' });
+    // -y prints each descriptor with its path, so an lstat relative to an open folder (the native
+    // fstatat, or the fallback's /proc/self/fd/<fd>/<name>) still names the file it looked at.
+    const r = spawnSync('strace', ['-f', '-qq', '-y', '-e', 'trace=lstat,newfstatat,statx,stat,openat', '-o', log, process.execPath, CLI, 'verify', root, '--quick'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
-    const paths = fs
-      .readFileSync(log, 'utf8')
-      .split('\n')
-      .map((l) => /"([^"]+)"/.exec(l)?.[1])
-      .filter((p): p is string => p !== undefined);
+    const paths = statedPaths(fs.readFileSync(log, 'utf8'));
     const count = (pred: (p: string) => boolean) => paths.filter(pred).length;
     const objects = path.join(root, '.snap/objects') + '/';
     const objectFiles = fs.readdirSync(objects).flatMap((d) => fs.readdirSync(path.join(objects, d)));

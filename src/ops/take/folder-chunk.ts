@@ -23,7 +23,8 @@ import { metaOf, xattrsField, type EntryAt, type FolderResult, type Placed, type
 import { Kind } from '../../model/entry.js';
 import { encodeRecord, extraOf, extraParts, readRecord, recordExtra, recordHolds, recordOffsets } from '../../model/quick-check.js';
 import { INGEST_SMALL_LIMIT, type IngestJob } from '../../store/ingest-sync.js';
-import { fdPath, type EntriesScan, type RawStat, type ScanOther } from '../../store/source-scan.js';
+import type { EntriesScan, ScanOther } from '../../store/source-scan.js';
+import { FieldStat, fdPath } from '../../util/fsat.js';
 import { joinPath } from '../../util/paths.js';
 import { asBuffer } from '../../util/buffers.js';
 import { allSettledOrThrow } from '../../util/limit.js';
@@ -34,50 +35,6 @@ const INGEST_BATCH = 64;
 /** Folders walked concurrently, over the whole take (see descend()). */
 const MAX_DIRS_IN_FLIGHT = 64;
 
-const { S_IFMT, S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR } = fs.constants;
-
-/** A scan worker's lstat result with the BigIntStats type tests. */
-class ScannedStat implements SourceStat {
-  readonly dev: bigint;
-  readonly ino: bigint;
-  readonly mode: bigint;
-  readonly uid: bigint;
-  readonly gid: bigint;
-  readonly size: bigint;
-  readonly mtimeNs: bigint;
-  readonly ctimeNs: bigint;
-  constructor(r: RawStat) {
-    this.dev = r.dev;
-    this.ino = r.ino;
-    this.mode = r.mode;
-    this.uid = r.uid;
-    this.gid = r.gid;
-    this.size = r.size;
-    this.mtimeNs = r.mtimeNs;
-    this.ctimeNs = r.ctimeNs;
-  }
-  private type(): number {
-    return Number(this.mode) & S_IFMT;
-  }
-  isFile(): boolean {
-    return this.type() === S_IFREG;
-  }
-  isDirectory(): boolean {
-    return this.type() === S_IFDIR;
-  }
-  isSymbolicLink(): boolean {
-    return this.type() === S_IFLNK;
-  }
-  isFIFO(): boolean {
-    return this.type() === S_IFIFO;
-  }
-  isSocket(): boolean {
-    return this.type() === S_IFSOCK;
-  }
-  isCharacterDevice(): boolean {
-    return this.type() === S_IFCHR;
-  }
-}
 
 interface Subfolder {
   k: number;
@@ -165,7 +122,7 @@ export class FolderChunk {
         w.skipOnRace(new ErrnoError(o.err!, `${o.err}: cannot lstat`), at.rel, 'listed but gone before it could be read');
         continue; // its record, if any, stays unmatched: the folder changed
       }
-      const st = new ScannedStat(o.st);
+      const st = new FieldStat(o.st);
       if (st.isDirectory()) {
         if (w.opts.exclude?.(at.rel, true)) continue;
         this.subdirs.push({ k, name: at.name, st, rec });

@@ -32,6 +32,8 @@ import { errnoCode } from '../../errors.js';
 import { TreeGuard, snapshotPath } from '../shared/snapshot-tree.js';
 import { MAX_PATHS_PER_FINDING, type DamageKind, type Finding, type ObjectDamage, type ReplacedEntry } from './types.js';
 import { lstatOrUndefined } from '../../util/fs.js';
+import { AT_FDCWD, fdPath, lstatAtOrUndefined, openFolderAt, type Lstat } from '../../util/fsat.js';
+import { ErrnoError } from '../../errors.js';
 import { folderXattrsProblem } from './check-xattrs.js';
 import { FolderListing } from './folder-listing.js';
 import type { ObjectInodes } from './object-inodes.js';
@@ -62,6 +64,11 @@ export interface SnapshotToWalk {
 const PAGE = 1024;
 /** Packed listings (big folders) held at once at one path; past this a folder is checked on its own. */
 const LISTINGS_HELD = 16 * 1024 * 1024;
+/**
+ * Folders held open at once: each entry is lstat'ed relative to its open folder (one name to
+ * resolve, not the whole path); past this (a deep chain times many snapshots) by its path.
+ */
+const MAX_OPEN_FOLDERS = 1024;
 /** Entries checked between two turns of the event loop (progress, signals). */
 const YIELD_EVERY = 16_384;
 
@@ -73,7 +80,7 @@ function iso(us: bigint): string {
   return new Date(Number(us / 1000n)).toISOString();
 }
 
-function kindOfStat(st: fs.BigIntStats): string {
+function kindOfStat(st: Lstat): string {
   return st.isFile() ? 'a file' : st.isDirectory() ? 'a folder' : st.isSymbolicLink() ? 'a symlink' : 'a special file';
 }
 
@@ -94,7 +101,7 @@ function rowMeta(r: FolderEntryRow): Meta {
 }
 
 /** Differences between a folder's or symlink's inode and its recorded metadata. */
-function drift(st: fs.BigIntStats, meta: Meta, owners: boolean, withMode: boolean): string[] {
+function drift(st: Lstat, meta: Meta, owners: boolean, withMode: boolean): string[] {
   const out: string[] = [];
   const mode = Number(st.mode & 0o7777n);
   if (withMode && mode !== meta.mode) out.push(`mode ${oct(mode)}, expected ${oct(meta.mode)}`);
@@ -119,6 +126,11 @@ interface Member {
   abs: Buffer | undefined;
   /** The folder's st_size (how to list it). */
   size: bigint;
+  /** The folder, open while it is visited (else its entries are reached by path). */
+  fd?: number;
+  /** The open parent folder and this folder's name in it, to open it relative to its parent. */
+  parentFd?: number;
+  name?: Buffer;
 }
 
 /** A member being checked: its folder's names, and those not in the manifest. */
@@ -157,6 +169,7 @@ class TreeCursor {
 class FolderWalk {
   private readonly damageByRid = new Map<number, ObjectDamage>();
   private sinceYield = 0;
+  private openFolders = 0;
 
   constructor(private readonly ctx: FolderCheckContext) {
     for (const d of ctx.objectDamage.values()) this.damageByRid.set(d.rid, d);
@@ -219,15 +232,34 @@ class FolderWalk {
   private list(m: Member, rel: Buffer): FolderListing | undefined {
     if (!m.abs) return undefined;
     try {
-      return FolderListing.read(m.abs, m.size);
+      this.open(m);
+      return FolderListing.read(m.fd === undefined ? m.abs : fdPath(m.fd), m.size);
     } catch (e) {
       // Moved away since its lstat (a prune while a lock-free verify runs; such findings are
-      // dropped at the end when the snapshot is gone) or replaced by a non-folder.
-      if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw e;
+      // dropped at the end when the snapshot is gone) or replaced by a non-folder or a symlink.
+      const code = errnoCode(e);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') throw e;
+      this.close(m);
       this.add(m, rel.length === 0 ? 'folder-missing' : 'entry-missing', rel, 'the folder vanished while being checked');
       m.abs = undefined;
       return undefined;
     }
+  }
+
+  /** Open the member's folder (never through a symlink) while few enough are open. */
+  private open(m: Member): void {
+    if (this.openFolders >= MAX_OPEN_FOLDERS) return;
+    const fd = m.parentFd !== undefined && m.name ? openFolderAt(m.parentFd, m.name) : openFolderAt(AT_FDCWD, m.abs!);
+    if (typeof fd === 'string') throw new ErrnoError(fd, `${fd}: cannot open ${m.abs!.toString()}`);
+    m.fd = fd;
+    this.openFolders++;
+  }
+
+  private close(m: Member): void {
+    if (m.fd === undefined) return;
+    fs.closeSync(m.fd);
+    m.fd = undefined;
+    this.openFolders--;
   }
 
   /** Merge the entries of the members' trees (each distinct tree read once) by name, and check each. */
@@ -264,6 +296,7 @@ class FolderWalk {
     for (const v of visits) {
       v.listing?.rest(v.extras);
       for (const extra of v.extras) this.add(v.m, 'entry-extra', joinPath(rel, extra), 'not in the snapshot’s manifest');
+      this.close(v.m);
     }
   }
 
@@ -278,7 +311,7 @@ class FolderWalk {
       this.ctx.entries++;
       this.sinceYield++;
       if (m.abs && !present) this.add(m, 'entry-missing', rel, `${kindWord(kind)} is missing`);
-      const st = abs ? lstatOrUndefined(abs) : undefined;
+      const st = abs ? (m.fd === undefined ? lstatAtOrUndefined(AT_FDCWD, abs) : lstatAtOrUndefined(m.fd, name)) : undefined;
       if (abs && !st) this.add(m, 'entry-missing', rel, `${kindWord(kind)} is missing`);
       switch (kind) {
         case Kind.File:
@@ -304,6 +337,8 @@ class FolderWalk {
             if (x) this.add(m, 'entry-xattrs', rel, x);
             child.abs = abs;
             child.size = st.size;
+            child.parentFd = m.fd;
+            child.name = name;
           }
           children.push(child);
           break;
@@ -338,7 +373,7 @@ class FolderWalk {
     }
   }
 
-  private file(m: Member, tree: number, row: FolderEntryRow, rel: Buffer, st: fs.BigIntStats | undefined): void {
+  private file(m: Member, tree: number, row: FolderEntryRow, rel: Buffer, st: Lstat | undefined): void {
     if (!row[ROW.hashOk]) {
       this.add(m, 'catalog-invariant', rel, 'file without a valid content hash in the catalog');
       return;
@@ -376,7 +411,7 @@ class FolderWalk {
  * replica file exists to compare with. Asks the file system (an lstat per replica): asked only
  * when the inode the object check recorded is not `st` (object-inodes.ts).
  */
-function sameInodeAsObject(root: Root, key: ObjectKey, st: fs.BigIntStats): boolean | undefined {
+function sameInodeAsObject(root: Root, key: ObjectKey, st: Lstat): boolean | undefined {
   let any = false;
   for (let r = 0; ; r++) {
     const o = lstatOrUndefined(objectPath(root.layout, key, r));

@@ -18,6 +18,7 @@ import { DAMAGE_ORDER, type DamageKind, type ObjectDamage } from './types.js';
 import { inodeDrift } from '../../store/object-check.js';
 import { objectXattrsProblem } from './check-xattrs.js';
 import type { ObjectInodes } from './object-inodes.js';
+import { AT_FDCWD, lstatAtOrUndefined } from '../../util/fsat.js';
 
 /** Objects hashed at once: reads overlap with hashing; the native hasher uses both cores. */
 const HASH_CONCURRENCY = 4;
@@ -227,11 +228,8 @@ export async function checkObjects(root: Root, pages: Iterable<readonly Referenc
           clean = false;
           continue;
         }
-        let st: fs.BigIntStats;
-        try {
-          st = fs.lstatSync(p, { bigint: true });
-        } catch (e) {
-          if (errnoCode(e) !== 'ENOENT' && errnoCode(e) !== 'ENOTDIR') throw e;
+        const st = lstatAtOrUndefined(AT_FDCWD, p);
+        if (!st) {
           kinds.add('object-missing');
           problems.push(`missing${which}`);
           bad.push(r);

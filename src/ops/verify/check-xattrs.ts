@@ -15,6 +15,7 @@ import { xattrsOfKey, type ObjectKey } from '../../model/object-key.js';
 import { NO_XATTRS, decodeXattrs, encodeXattrs, xattrChanges, xattrDigestOf, type Xattr } from '../../model/xattrs.js';
 import { openFolderPath, readXattrs } from '../../store/xattrs.js';
 import { errnoCode } from '../../errors.js';
+import type { Lstat } from '../../util/fsat.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
 
@@ -41,7 +42,7 @@ function describe(root: Root, found: Xattr[], want: Buffer): string {
  * checked to still be the inode looked at (else it changed meanwhile: reported by the caller's
  * other checks).
  */
-export function objectXattrsProblem(root: Root, p: string, st: fs.BigIntStats, key: ObjectKey): string | undefined {
+export function objectXattrsProblem(root: Root, p: string, st: Lstat, key: ObjectKey): string | undefined {
   if (!xattrsChecked(root)) return undefined;
   let found: Xattr[];
   try {
@@ -61,7 +62,7 @@ export function objectXattrsProblem(root: Root, p: string, st: fs.BigIntStats, k
  * attributes differ. Read through a descriptor opened without following symlinks, which must be
  * the folder looked at.
  */
-export function folderXattrsProblem(root: Root, abs: Buffer, st: fs.BigIntStats, digest: Buffer | undefined): string | undefined {
+export function folderXattrsProblem(root: Root, abs: Buffer, st: Lstat, digest: Buffer | undefined): string | undefined {
   if (!xattrsChecked(root)) return undefined;
   let fd: number;
   try {

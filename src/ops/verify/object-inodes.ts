@@ -7,7 +7,7 @@
  * not a regular file, or lies on another device) or differs, the walk asks the file system
  * again (sameInodeAsObject in check-folders.ts), which also covers link-limit replicas.
  */
-import type fs from 'node:fs';
+import type { Lstat } from '../../util/fsat.js';
 
 export class ObjectInodes {
   private readonly ino: BigUint64Array;
@@ -18,14 +18,14 @@ export class ObjectInodes {
   }
 
   /** Object `rid`'s first file (replica 0) is the regular file `st`. */
-  record(rid: number, st: fs.BigIntStats): void {
+  record(rid: number, st: Lstat): void {
     this.dev ??= st.dev;
     // Inode 0 is never a file's on Linux: 0 stays "unknown".
     if (st.dev === this.dev && rid < this.ino.length) this.ino[rid] = st.ino;
   }
 
   /** `st` is the inode recorded for object `rid`. */
-  holds(rid: number | null, st: fs.BigIntStats): boolean {
+  holds(rid: number | null, st: Lstat): boolean {
     if (rid === null || rid >= this.ino.length) return false;
     const ino = this.ino[rid]!;
     return ino !== 0n && ino === st.ino && st.dev === this.dev;
