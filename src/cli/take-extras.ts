@@ -3,8 +3,7 @@
  * stored and what is excluded, change nothing) and the progress line. Kept apart so
  * commands/take.ts stays a thin wrapper around ops/take.
  */
-import { takeDryRun, type DryRunEntry } from '../ops/take/dry-run.js';
-import { listSnapshots } from '../ops/browse/list.js';
+import type { DryRunEntry } from '../ops/take/dry-run.js';
 import { layoutFor } from '../store/layout.js';
 import { processIo as io } from './run.js';
 import { EXIT } from './exit-codes.js';
@@ -15,6 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isSnapError } from '../errors.js';
 import type { BoundaryOptions } from '../ops/take/boundaries.js';
+import { lazy } from './lazy.js';
+
+const takeDryRun = lazy(() => import('../ops/take/dry-run.js'), 'takeDryRun');
+const listSnapshots = lazy(() => import('../ops/browse/list.js'), 'listSnapshots');
 
 /** The boundary options of `take` (and its --dry-run), as commander gives them. */
 export interface BoundaryCliOptions {
@@ -72,14 +75,14 @@ export async function runTakeDryRun(
  * The progress line of a take: files and bytes done, rate, and an ETA estimated from the
  * previous snapshot's size (a take walks everything; most of it is usually unchanged).
  */
-export function startTakeProgress(rootArg: string, quiet: boolean | undefined) {
+export async function startTakeProgress(rootArg: string, quiet: boolean | undefined) {
   const progress = startProgress({ label: 'take', quiet });
   let totalBytes = 0;
   let totalItems = 0;
   if (progress.active && fs.existsSync(layoutFor(path.resolve(rootArg)).catalog)) {
-    const last = (() => {
+    const last = await (async () => {
       try {
-        return listSnapshots(rootArg).at(-1);
+        return (await listSnapshots(rootArg)).at(-1);
       } catch (e) {
         if (!isSnapError(e)) throw e;
         return undefined; // only an estimate; the take reports real problems itself

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readConfig, writeConfig, type ListedSetting } from '../../ops/setup/config.js';
+import type { ListedSetting } from '../../ops/setup/config.js';
 import { SETTINGS, listSettings } from '../../ops/shared/settings.js';
 import { describePolicy } from '../../ops/retention/policy.js';
 import { action, processIo as io } from '../run.js';
@@ -7,6 +7,10 @@ import { EXIT } from '../exit-codes.js';
 import { toJson } from '../format.js';
 import { nonNegativeNumber } from '../options.js';
 import { SnapError } from '../../errors.js';
+import { lazy } from '../lazy.js';
+
+const readConfig = lazy(() => import('../../ops/setup/config.js'), 'readConfig');
+const writeConfig = lazy(() => import('../../ops/setup/config.js'), 'writeConfig');
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -45,7 +49,7 @@ export function registerConfig(program: Command): void {
           return { key: p.slice(0, i), value: p.slice(i + 1) };
         });
         const unset = o.unset ?? [];
-        const r = set.length || unset.length ? await writeConfig(rootArg, { set, unset, waitMs: o.wait * 1000 }) : readConfig(rootArg);
+        const r = set.length || unset.length ? await writeConfig(rootArg, { set, unset, waitMs: o.wait * 1000 }) : await readConfig(rootArg);
         if (o.json) {
           io.out(toJson(r));
           return EXIT.OK;

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
-import { diff, type DiffItem } from '../../ops/browse/diff.js';
+import type { DiffItem } from '../../ops/browse/diff.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { addExcludeOptions, excludesFor, type ExcludeCliOptions } from '../excludes-options.js';
+import { lazy } from '../lazy.js';
+
+const diff = lazy(() => import('../../ops/browse/diff.js'), 'diff');
 
 const LETTER: Record<DiffItem['status'], string> = { added: 'A', removed: 'D', changed: 'M', renamed: 'R' };
 

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { findPaths } from '../../ops/browse/find.js';
-import { listSnapshots } from '../../ops/browse/list.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { plural, toJson } from '../format.js';
+import { lazy } from '../lazy.js';
+
+const findPaths = lazy(() => import('../../ops/browse/find.js'), 'findPaths');
+const listSnapshots = lazy(() => import('../../ops/browse/list.js'), 'listSnapshots');
 
 /** Consecutive runs of snapshots shown as `first..last`, so long histories stay one line. */
 export function runsOf(names: readonly string[], order: readonly string[]): string {
@@ -29,13 +31,13 @@ export function registerFind(program: Command): void {
     .option('-q, --quiet', 'no summary on stderr')
     .option('-v, --verbose', 'list every snapshot name instead of ranges')
     .action(
-      action((rootArg: string, glob: string, o: { json?: boolean; quiet?: boolean; verbose?: boolean }) => {
-        const r = findPaths(rootArg, glob);
+      action(async (rootArg: string, glob: string, o: { json?: boolean; quiet?: boolean; verbose?: boolean }) => {
+        const r = await findPaths(rootArg, glob);
         if (o.json) {
           io.out(toJson(r));
           return EXIT.OK;
         }
-        const order = listSnapshots(rootArg).map((s) => s.name);
+        const order = (await listSnapshots(rootArg)).map((s) => s.name);
         for (const m of r.matches) {
           const where = m.snapshots.length === r.searched ? `all ${r.searched} snapshots` : `${m.snapshots.length} of ${r.searched}: ${o.verbose ? m.snapshots.join(', ') : runsOf(m.snapshots, order)}`;
           io.out(`${m.path}${m.kind === 'dir' ? '/' : ''}  (${where})\n`);

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
-import { gc } from '../../ops/retention/gc.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { nonNegativeNumber } from '../options.js';
 import { showName } from '../../util/paths.js';
+import { lazy } from '../lazy.js';
+
+const gc = lazy(() => import('../../ops/retention/gc.js'), 'gc');
 
 export function registerGc(program: Command): void {
   program

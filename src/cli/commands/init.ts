@@ -1,12 +1,15 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { init, cronLine } from '../../ops/setup/init.js';
 import { DEFAULT_UNIT_DIR, systemdUnits, writeSystemdUnits } from '../../ops/setup/systemd.js';
 import { SnapError } from '../../errors.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { toJson } from '../format.js';
+import { lazy } from '../lazy.js';
+
+const init = lazy(() => import('../../ops/setup/init.js'), 'init');
+const cronLine = lazy(() => import('../../ops/setup/init.js'), 'cronLine');
 
 /** dist/cli/main.js, whichever name (snap, linksnap, a symlink) started us. */
 const CLI_SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'main.js');
@@ -54,7 +57,7 @@ export function registerInit(program: Command): void {
         if (o.force && !o.write) throw new SnapError('USAGE', '--force goes with --write');
         const units = o.systemd ? systemdUnits(path.resolve(rootArg), CLI_SCRIPT, { onCalendar: o.onCalendar }) : undefined;
         const r = await init(rootArg, { source: o.source });
-        const cron = cronLine(r.root, CLI_SCRIPT);
+        const cron = await cronLine(r.root, CLI_SCRIPT);
         const written = units && o.write ? writeSystemdUnits(units, o.unitDir, o.force ?? false) : undefined;
         if (o.json) {
           io.out(toJson({ ...r, cronLine: cron, ...(units ? { systemd: { ...units, written: written ?? [] } } : {}) }));

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import { listSnapshots } from '../../ops/browse/list.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, toJson } from '../format.js';
+import { lazy } from '../lazy.js';
+
+const listSnapshots = lazy(() => import('../../ops/browse/list.js'), 'listSnapshots');
 
 export function registerList(program: Command): void {
   program
@@ -11,8 +13,8 @@ export function registerList(program: Command): void {
     .argument('<root>', 'the backup root')
     .option('--json', 'print a JSON array')
     .action(
-      action((rootArg: string, o: { json?: boolean }) => {
-        const snaps = listSnapshots(rootArg);
+      action(async (rootArg: string, o: { json?: boolean }) => {
+        const snaps = await listSnapshots(rootArg);
         if (o.json) {
           io.out(toJson(snaps));
           return EXIT.OK;

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import { pathLog, type LogEvent } from '../../ops/browse/log.js';
+import type { LogEvent } from '../../ops/browse/log.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, toJson } from '../format.js';
+import { lazy } from '../lazy.js';
+
+const pathLog = lazy(() => import('../../ops/browse/log.js'), 'pathLog');
 
 function line(e: LogEvent): string {
   const size =
@@ -26,8 +29,8 @@ export function registerLog(program: Command): void {
     .option('-q, --quiet', 'no summary on stderr')
     .option('-v, --verbose', 'also list every snapshot holding the path')
     .action(
-      action((rootArg: string, rel: string, o: { json?: boolean; quiet?: boolean; verbose?: boolean }) => {
-        const r = pathLog(rootArg, rel);
+      action(async (rootArg: string, rel: string, o: { json?: boolean; quiet?: boolean; verbose?: boolean }) => {
+        const r = await pathLog(rootArg, rel);
         if (o.json) {
           io.out(toJson(r));
           return EXIT.OK;

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { materialize } from '../../ops/verify/materialize.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { nonNegativeNumber } from '../options.js';
+import { lazy } from '../lazy.js';
+
+const materialize = lazy(() => import('../../ops/verify/materialize.js'), 'materialize');
 
 export function registerMaterialize(program: Command): void {
   program

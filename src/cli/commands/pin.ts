@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { setPinned } from '../../ops/retention/pin.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { toJson } from '../format.js';
 import { nonNegativeNumber } from '../options.js';
+import { lazy } from '../lazy.js';
+
+const setPinned = lazy(() => import('../../ops/retention/pin.js'), 'setPinned');
 
 function register(program: Command, pinned: boolean): void {
   const name = pinned ? 'pin' : 'unpin';

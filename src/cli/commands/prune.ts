@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
-import { prune } from '../../ops/retention/prune.js';
 import { RULES, describePolicy, showReason, type RetentionPolicy } from '../../ops/retention/policy.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { nonNegativeNumber, positiveInt } from '../options.js';
+import { lazy } from '../lazy.js';
+
+const prune = lazy(() => import('../../ops/retention/prune.js'), 'prune');
 
 type PruneFlags = { [K in (typeof RULES)[number] as `keep${Capitalize<K>}`]?: number } & { dryRun?: boolean; json?: boolean; wait: number };
 

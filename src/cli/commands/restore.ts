@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
-import { restore } from '../../ops/browse/restore.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { startProgress } from '../progress.js';
+import { lazy } from '../lazy.js';
+
+const restore = lazy(() => import('../../ops/browse/restore.js'), 'restore');
 
 export function registerRestore(program: Command): void {
   program

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import { stats } from '../../ops/browse/stats.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, toJson } from '../format.js';
+import { lazy } from '../lazy.js';
+
+const stats = lazy(() => import('../../ops/browse/stats.js'), 'stats');
 
 export function registerStats(program: Command): void {
   program

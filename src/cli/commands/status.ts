@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { status, type StatusRun } from '../../ops/browse/status.js';
+import type { StatusRun } from '../../ops/browse/status.js';
 import { durationKind } from '../../ops/shared/settings.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT, exitCodeOfRecorded } from '../exit-codes.js';
 import { formatBytes, plural, toJson } from '../format.js';
+import { lazy } from '../lazy.js';
+
+const status = lazy(() => import('../../ops/browse/status.js'), 'status');
 
 function maxAge(v: string): number {
   const ms = durationKind.parse(v);
@@ -48,7 +51,7 @@ export function registerStatus(program: Command): void {
     )
     .action(
       action(async (rootArg: string, o: { maxAge?: number; json?: boolean; quiet?: boolean }) => {
-        const r = status(rootArg, { maxAgeMs: o.maxAge });
+        const r = await status(rootArg, { maxAgeMs: o.maxAge });
         const code = r.healthy ? EXIT.OK : EXIT.UNHEALTHY;
         if (o.json) {
           io.out(toJson({ ...r, lastTake: r.lastTake && (r.lastTake.errorCode ? { ...r.lastTake, exitCode: exitCodeOfRecorded(r.lastTake.errorCode) } : r.lastTake) }));

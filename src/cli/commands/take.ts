@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { take } from '../../ops/take/take.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT, exitCodeOfError } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
@@ -7,6 +6,9 @@ import { nonNegativeNumber, positiveInt, repeatable } from '../options.js';
 import { excludeOption, excludesFor, noDefaultExcludesOption, type ExcludeCliOptions } from '../excludes-options.js';
 import { boundariesOf, runTakeDryRun, startTakeProgress, type BoundaryCliOptions } from '../take-extras.js';
 import { showName } from '../../util/paths.js';
+import { lazy } from '../lazy.js';
+
+const take = lazy(() => import('../../ops/take/take.js'), 'take');
 
 type TakeCliOptions = ExcludeCliOptions &
   BoundaryCliOptions & { keep?: number; checksum?: boolean; xattrs?: boolean; allowShrink?: boolean; wait: number; json?: boolean; quiet?: boolean; verbose?: boolean; dryRun?: boolean; skipUnchanged?: boolean; hooks: boolean };
@@ -38,7 +40,7 @@ export function registerTake(program: Command): void {
         if (o.dryRun) return runTakeDryRun(rootArg, o);
         const exclude = excludesFor(rootArg, o, o.verbose ? (p) => io.err(`snap: excluded: ${p}\n`) : undefined);
         const onBoundary = o.verbose ? (rel: Buffer, why: string) => io.err(`snap: kept empty: ${showName(rel)}/ (${why})\n`) : undefined;
-        const progress = startTakeProgress(rootArg, o.quiet || o.json);
+        const progress = await startTakeProgress(rootArg, o.quiet || o.json);
         const r = await progress.run(() =>
           take(rootArg, {
             keep: o.keep,

@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
-import { verify, type Finding, type VerifyReport } from '../../ops/verify/verify.js';
+import type { Finding, VerifyReport } from '../../ops/verify/verify.js';
 import { action, processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { nonNegativeNumber, percent } from '../options.js';
 import { isReplicaUrl } from '../../replica/url.js';
 import { verifyReplicaCommand } from './verify-replica.js';
+import { lazy } from '../lazy.js';
+
+const verify = lazy(() => import('../../ops/verify/verify.js'), 'verify');
 
 /** Paths shown per finding and snapshot in the human report (all of them are in --json). */
 const SHOWN_PATHS = 10;
