@@ -28,11 +28,11 @@ import { extraParts, readRecord, recordHolds, recordName, recordOffsets } from '
 import { objectKeyOf } from '../model/object-key.js';
 import { objectName } from './layout.js';
 import { objectInodeHolds, objectXattrsHold } from './object-check.js';
-import { listFolderNames, unpackNames } from '../util/name-list.js';
+import { countNames, nameAt, unpackNames } from '../util/name-list.js';
 import { markerIn, type FolderMarker } from './folder-markers.js';
-import { errnoCode, isFsError } from '../errors.js';
+import { ErrnoError, errnoCode, isFsError } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
-import { AT_FDCWD, fdPath, lstatAt, lstatFields, linkAt, openFolderAt, type LstatFields } from '../util/fsat.js';
+import { AT_FDCWD, fdPath, listNamesAt, lstatAt, lstatFields, linkAt, openFolderAt, type LstatFields } from '../util/fsat.js';
 
 
 /**
@@ -126,13 +126,23 @@ function openFolder(f: FolderToOpen): number | string {
   return fd;
 }
 
-/** Every name in an open folder (util/name-list.ts), and which of `markers` it holds. */
+/**
+ * Every name in an open folder, sorted: as Buffers when there are at most SCAN_CHUNK (and the
+ * folder is not `chunked`), else packed (util/name-list.ts); and which of `markers` it holds.
+ */
 function listFolder(fd: number, chunked: boolean, markers: readonly FolderMarker[]): { listed: { names: Buffer[] } | { packed: Buffer; count: number }; markersSeen: Set<string> } {
+  const packed = listNamesAt(fd);
+  if (typeof packed === 'string') throw new ErrnoError(packed, `${packed}: cannot list a source folder`);
   const markersSeen = new Set<string>();
-  const onName = markers.length === 0 ? undefined : (name: Buffer) => {
-    for (const m of markers) if (m.name.equals(name)) markersSeen.add(name.toString('latin1'));
-  };
-  return { listed: listFolderNames(fdPath(fd), SCAN_CHUNK, chunked, onName), markersSeen };
+  if (markers.length > 0) {
+    for (let o = 0; o < packed.length; o += 2 + packed.readUInt16LE(o)) {
+      const name = nameAt(packed, o);
+      for (const m of markers) if (m.name.equals(name)) markersSeen.add(name.toString('latin1'));
+    }
+  }
+  const count = countNames(packed);
+  const listed = (chunked && count > 0) || count > SCAN_CHUNK ? { packed, count } : { names: unpackNames(packed) };
+  return { listed, markersSeen };
 }
 
 /** Where unchanged files are linked from and to: the store's objects folder and the folder being built, open. */

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
+import { unpackNames } from '../../src/util/name-list.js';
 
 type FsAt = typeof import('../../src/util/fsat.js');
 
@@ -103,6 +104,40 @@ describe.each(impls)('%s', (_label, at) => {
       expect(fs.lstatSync(path.join(dir, 'f3')).ino).toBe(a.ino);
     } finally {
       fs.closeSync(sub);
+      fs.closeSync(fd);
+    }
+  });
+
+  it('listNamesAt lists every name but . and .., packed in byte order', () => {
+    const { dir, odd, fd } = setup();
+    const empty = fs.openSync(path.join(dir, 'sub'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    const file = fs.openSync(path.join(dir, 'f'), fs.constants.O_RDONLY);
+    try {
+      const packed = at.listNamesAt(fd);
+      if (typeof packed === 'string') throw new Error(packed);
+      const want = [...fs.readdirSync(dir, { encoding: 'buffer' })].sort(Buffer.compare);
+      expect(unpackNames(packed)).toEqual(want);
+      expect(unpackNames(packed)).toContainEqual(odd);
+      expect(at.listNamesAt(empty)).toEqual(Buffer.alloc(0));
+      expect(at.listNamesAt(file)).toBe('ENOTDIR');
+    } finally {
+      fs.closeSync(file);
+      fs.closeSync(empty);
+      fs.closeSync(fd);
+    }
+  });
+
+  it('listNamesAt sorts like Buffer.compare: prefixes first, bytes unsigned', () => {
+    const dir = tempDir();
+    const names = ['b', 'a', 'ab', 'aa', 'a\u00e9', 'Z', '~', '0'].map((n) => Buffer.from(n));
+    names.push(Buffer.from([0x80]), Buffer.from([0xff, 0x01]), Buffer.from([0x61, 0xff]));
+    for (const n of names) fs.writeFileSync(Buffer.concat([Buffer.from(dir + '/'), n]), '');
+    const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      const packed = at.listNamesAt(fd);
+      if (typeof packed === 'string') throw new Error(packed);
+      expect(unpackNames(packed)).toEqual([...names].sort(Buffer.compare));
+    } finally {
       fs.closeSync(fd);
     }
   });

@@ -32,7 +32,7 @@ import { errnoCode } from '../../errors.js';
 import { TreeGuard, snapshotPath } from '../shared/snapshot-tree.js';
 import { MAX_PATHS_PER_FINDING, type DamageKind, type Finding, type ObjectDamage, type ReplacedEntry } from './types.js';
 import { lstatOrUndefined } from '../../util/fs.js';
-import { AT_FDCWD, fdPath, lstatAtOrUndefined, openFolderAt, type Lstat } from '../../util/fsat.js';
+import { AT_FDCWD, lstatAtOrUndefined, openFolderAt, type Lstat } from '../../util/fsat.js';
 import { ErrnoError } from '../../errors.js';
 import { folderXattrsProblem } from './check-xattrs.js';
 import { FolderListing } from './folder-listing.js';
@@ -233,7 +233,7 @@ class FolderWalk {
     if (!m.abs) return undefined;
     try {
       this.open(m);
-      return FolderListing.read(m.fd === undefined ? m.abs : fdPath(m.fd), m.size);
+      return m.fd === undefined ? FolderListing.read(m.abs, m.size) : FolderListing.readAt(m.fd);
     } catch (e) {
       // Moved away since its lstat (a prune while a lock-free verify runs; such findings are
       // dropped at the end when the snapshot is gone) or replaced by a non-folder or a symlink.

@@ -11,6 +11,8 @@
 import fs from 'node:fs';
 import { listFolderNames, nameAt } from '../../util/name-list.js';
 import { SCAN_CHUNK } from '../../store/source-scan.js';
+import { listNamesAt } from '../../util/fsat.js';
+import { ErrnoError } from '../../errors.js';
 
 /** Folders whose inode is at most this big are read whole (ext4: 16 blocks, some thousands of names). */
 const SMALL_FOLDER_BYTES = 64n * 1024n;
@@ -27,6 +29,13 @@ export class FolderListing {
     /** Bytes of a packed list (a big folder; 0 for a small one, read whole). */
     readonly packedBytes: number,
   ) {}
+
+  /** List the open folder `fd` (one packed, sorted buffer). Throws what readdir throws, as ErrnoError. */
+  static readAt(fd: number): FolderListing {
+    const packed = listNamesAt(fd);
+    if (typeof packed === 'string') throw new ErrnoError(packed, `${packed}: cannot list a snapshot folder`);
+    return new FolderListing(undefined, packed, packed.length);
+  }
 
   /** List the folder `abs`, whose lstat gave `size`. Throws what readdir throws. */
   static read(abs: Buffer, size: bigint): FolderListing {
