@@ -13,6 +13,10 @@ export function uncheckedCli(work) {
   fs.writeFileSync(path.join(work, 'package.json'), fs.readFileSync(path.join(repo, 'package.json')));
   rm(path.join(work, 'node_modules'));
   fs.symlinkSync(path.join(repo, 'node_modules'), path.join(work, 'node_modules')); // for a --work outside the repository
+  // The native helper, where dist-unchecked/util/fsat.js looks for it: else the patched CLI would
+  // run on the fs fallback and the comparison would measure that instead of the check.
+  rm(path.join(work, 'native'));
+  fs.symlinkSync(path.join(repo, 'native'), path.join(work, 'native'));
   const scan = path.join(copy, 'store/source-scan.js');
   const text = fs.readFileSync(scan, 'utf8');
   // The lstat of the linked inode and the test on it (and on its attributes with --xattrs).

@@ -98,6 +98,22 @@ static napi_value link_at(napi_env env, napi_callback_info info) {
   return errno_value(env, linkat(oldfd, oldname, newfd, newname, 0) == 0 ? 0 : errno);
 }
 
+/* unlinkAt(dirFd, name, folder: boolean) -> 0 or errno: unlinkat(2), AT_REMOVEDIR for a folder. */
+static napi_value unlink_at(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 3) return errno_value(env, EINVAL);
+  int fd;
+  bool folder = false;
+  char name[NAME_MAX_BYTES];
+  int e = get_fd(env, argv[0], &fd);
+  if (!e) e = get_name(env, argv[1], name);
+  if (!e && napi_get_value_bool(env, argv[2], &folder) != napi_ok) e = EINVAL;
+  if (e) return errno_value(env, e);
+  return errno_value(env, unlinkat(fd, name, folder ? AT_REMOVEDIR : 0) == 0 ? 0 : errno);
+}
+
 /* openDirAt(dirFd, name) -> fd (>= 0) or -errno: a folder, never through a symlink. */
 static napi_value open_dir_at(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -216,6 +232,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "linkAt", NULL, link_at, NULL, NULL, NULL, napi_default, NULL },
     { "openDirAt", NULL, open_dir_at, NULL, NULL, NULL, napi_default, NULL },
     { "listNames", NULL, list_names, NULL, NULL, NULL, napi_default, NULL },
+    { "unlinkAt", NULL, unlink_at, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -7,7 +7,9 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { errnoCode, isFsError } from '../errors.js';
+import { ErrnoError, errnoCode, isFsError } from '../errors.js';
+import { AT_FDCWD, listNamesAt, nativeFsAt, openFolderAt, unlinkAt } from './fsat.js';
+import { unpackNames } from './name-list.js';
 
 function isAbsent(e: unknown): boolean {
   const code = errnoCode(e);
@@ -71,8 +73,21 @@ export function isNetworkFileSystem(p: fs.PathLike): boolean {
   }
 }
 
-/** Delete a folder tree, first making its folders writable (snapshots keep read-only modes). */
+/**
+ * Delete a folder tree, first making its folders writable (snapshots keep read-only modes).
+ * With the native helper, each folder is listed and emptied relative to its descriptor (one
+ * `unlinkat` per entry: a rotated-out snapshot of 50,000 files goes in a fraction of the time
+ * `fs.rm` takes); a read-only folder sends it to `fs.rm` after making the tree writable.
+ */
 export async function removeTree(p: string): Promise<void> {
+  if (nativeFsAt) {
+    try {
+      removeTreeAt(AT_FDCWD, p);
+      return;
+    } catch (e) {
+      if (errnoCode(e) !== 'EACCES' && errnoCode(e) !== 'EPERM') throw e;
+    }
+  }
   try {
     await fsp.rm(p, { recursive: true, force: true });
   } catch (e) {
@@ -80,6 +95,28 @@ export async function removeTree(p: string): Promise<void> {
     await makeWritable(p);
     await fsp.rm(p, { recursive: true, force: true });
   }
+}
+
+/** Remove `name` in `dirFd` and everything below it; never follows a symlink; nothing there is fine. */
+function removeTreeAt(dirFd: number, name: string | Buffer): void {
+  const fail = (code: string) => new ErrnoError(code, `${code}: cannot remove ${name.toString()}`);
+  const e = unlinkAt(dirFd, name, false);
+  if (e === undefined || e === 'ENOENT') return;
+  if (e !== 'EISDIR') throw fail(e);
+  const fd = openFolderAt(dirFd, name);
+  if (typeof fd === 'string') {
+    if (fd === 'ENOENT') return;
+    throw fail(fd);
+  }
+  try {
+    const names = listNamesAt(fd);
+    if (typeof names === 'string') throw fail(names);
+    for (const child of unpackNames(names)) removeTreeAt(fd, child);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const r = unlinkAt(dirFd, name, true);
+  if (r !== undefined && r !== 'ENOENT') throw fail(r);
 }
 
 async function makeWritable(p: string): Promise<void> {

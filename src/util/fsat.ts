@@ -87,6 +87,7 @@ interface Addon {
   linkAt(oldDirFd: number, oldName: Buffer | string, newDirFd: number, newName: Buffer | string): number;
   openDirAt(dirFd: number, name: Buffer | string): number;
   listNames(dirFd: number): Buffer | number;
+  unlinkAt(dirFd: number, name: Buffer | string, folder: boolean): number;
 }
 
 function loadAddon(): Addon | undefined {
@@ -194,4 +195,19 @@ export function listNamesAt(dirFd: number): Buffer | string {
   }
   const r = addon.listNames(dirFd);
   return typeof r === 'number' ? errnoName(r) : r;
+}
+
+/** unlink(2) of `name` in `dirFd` (rmdir with `folder`), never following a symlink: undefined, or the error code. */
+export function unlinkAt(dirFd: number, name: Buffer | string, folder: boolean): string | undefined {
+  if (!addon) {
+    try {
+      if (folder) fs.rmdirSync(pathAt(dirFd, name));
+      else fs.unlinkSync(pathAt(dirFd, name));
+      return undefined;
+    } catch (e) {
+      return codeOf(e);
+    }
+  }
+  const e = addon.unlinkAt(dirFd, name, folder);
+  return e === 0 ? undefined : errnoName(e);
 }
