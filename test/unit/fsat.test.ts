@@ -2,26 +2,15 @@
 // answers — fields, symlinks not followed, errors as codes, names as bytes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
+import { loadWithNative } from '../helpers/native-env.js';
 import { unpackNames } from '../../src/util/name-list.js';
 
 type FsAt = typeof import('../../src/util/fsat.js');
 
-async function loadWith(native: '0' | '1'): Promise<FsAt> {
-  const before = process.env.LINKSNAP_NATIVE;
-  process.env.LINKSNAP_NATIVE = native;
-  vi.resetModules();
-  try {
-    return await import('../../src/util/fsat.js');
-  } finally {
-    if (before === undefined) delete process.env.LINKSNAP_NATIVE;
-    else process.env.LINKSNAP_NATIVE = before;
-  }
-}
-
-const native = await loadWith('1');
-const fallback = await loadWith('0');
+const native = await loadWithNative('1', () => import('../../src/util/fsat.js'));
+const fallback = await loadWithNative('0', () => import('../../src/util/fsat.js'));
 
 it('the fallback is used when LINKSNAP_NATIVE=0', () => {
   expect(fallback.nativeFsAt).toBe(false);

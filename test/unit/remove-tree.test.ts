@@ -3,24 +3,13 @@
 // leave what a symlink points to alone.
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
-
-async function loadWith(native: '0' | '1'): Promise<typeof import('../../src/util/fs.js')> {
-  const before = process.env.LINKSNAP_NATIVE;
-  process.env.LINKSNAP_NATIVE = native;
-  vi.resetModules();
-  try {
-    return await import('../../src/util/fs.js');
-  } finally {
-    if (before === undefined) delete process.env.LINKSNAP_NATIVE;
-    else process.env.LINKSNAP_NATIVE = before;
-  }
-}
+import { loadWithNative } from '../helpers/native-env.js';
 
 const impls: [string, typeof import('../../src/util/fs.js')][] = [
-  ['native if built', await loadWith('1')],
-  ['fs fallback', await loadWith('0')],
+  ['native if built', await loadWithNative('1', () => import('../../src/util/fs.js'))],
+  ['fs fallback', await loadWithNative('0', () => import('../../src/util/fs.js'))],
 ];
 
 describe.each(impls)('removeTree, %s', (_label, { removeTree }) => {

@@ -152,9 +152,16 @@ describe('snap verify', () => {
     fs.writeFileSync(path.join(f.root, '.snap/tmp/123-abc'), 'x');
     fs.mkdirSync(path.join(f.root, '.snap/objects/ab'), { recursive: true });
     fs.writeFileSync(path.join(f.root, '.snap/objects/ab/not-an-object'), 'x');
+    // A link-limit replica the catalog does not count, beside a known object: only it is stray.
+    const fan = fs.readdirSync(path.join(f.root, '.snap/objects')).find((d) => d !== 'ab')!;
+    const known = fs.readdirSync(path.join(f.root, '.snap/objects', fan))[0]!;
+    fs.writeFileSync(path.join(f.root, '.snap/objects', fan, `${known}_r1`), 'x');
     const r = await verify(f.root);
     expect(r.damaged).toBe(false);
-    expect(r.findings.map((x) => x.kind).sort()).toEqual(['staging-leftover', 'stray-object-file', 'tmp-leftover']);
+    expect(r.findings.map((x) => x.kind).sort()).toEqual(['staging-leftover', 'stray-object-file', 'stray-object-file', 'tmp-leftover']);
+    expect(r.findings.flatMap((x) => (x.kind === 'stray-object-file' ? x.paths : [])).sort()).toEqual(
+      [path.join('.snap/objects', fan, `${known}_r1`), '.snap/objects/ab/not-an-object'].sort(),
+    );
   });
 
   it('--sample hashes the least recently verified objects first, rolling over the store', async () => {
