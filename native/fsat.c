@@ -43,6 +43,12 @@ static int get_fd(napi_env env, napi_value v, int *fd) {
   return napi_get_value_int32(env, v, fd) == napi_ok ? 0 : EINVAL;
 }
 
+/* The (dirFd, name) pair at argv[0], argv[1]; 0 or an errno. */
+static int get_at(napi_env env, napi_value *argv, int *fd, char *name) {
+  int e = get_fd(env, argv[0], fd);
+  return e ? e : get_name(env, argv[1], name);
+}
+
 static napi_value errno_value(napi_env env, int e) {
   napi_value r;
   napi_create_int32(env, e, &r);
@@ -58,8 +64,7 @@ static napi_value lstat_at(napi_env env, napi_callback_info info) {
   if (argc < 3) return errno_value(env, EINVAL);
   int fd;
   char name[NAME_MAX_BYTES];
-  int e = get_fd(env, argv[0], &fd);
-  if (!e) e = get_name(env, argv[1], name);
+  int e = get_at(env, argv, &fd, name);
   if (e) return errno_value(env, e);
   napi_typedarray_type type;
   size_t length;
@@ -90,10 +95,8 @@ static napi_value link_at(napi_env env, napi_callback_info info) {
   if (argc < 4) return errno_value(env, EINVAL);
   int oldfd, newfd;
   char oldname[NAME_MAX_BYTES], newname[NAME_MAX_BYTES];
-  int e = get_fd(env, argv[0], &oldfd);
-  if (!e) e = get_name(env, argv[1], oldname);
-  if (!e) e = get_fd(env, argv[2], &newfd);
-  if (!e) e = get_name(env, argv[3], newname);
+  int e = get_at(env, argv, &oldfd, oldname);
+  if (!e) e = get_at(env, argv + 2, &newfd, newname);
   if (e) return errno_value(env, e);
   return errno_value(env, linkat(oldfd, oldname, newfd, newname, 0) == 0 ? 0 : errno);
 }
@@ -107,8 +110,7 @@ static napi_value unlink_at(napi_env env, napi_callback_info info) {
   int fd;
   bool folder = false;
   char name[NAME_MAX_BYTES];
-  int e = get_fd(env, argv[0], &fd);
-  if (!e) e = get_name(env, argv[1], name);
+  int e = get_at(env, argv, &fd, name);
   if (!e && napi_get_value_bool(env, argv[2], &folder) != napi_ok) e = EINVAL;
   if (e) return errno_value(env, e);
   return errno_value(env, unlinkat(fd, name, folder ? AT_REMOVEDIR : 0) == 0 ? 0 : errno);
@@ -122,8 +124,7 @@ static napi_value open_dir_at(napi_env env, napi_callback_info info) {
   if (argc < 2) return errno_value(env, -EINVAL);
   int fd;
   char name[NAME_MAX_BYTES];
-  int e = get_fd(env, argv[0], &fd);
-  if (!e) e = get_name(env, argv[1], name);
+  int e = get_at(env, argv, &fd, name);
   if (e) return errno_value(env, -e);
   int r = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   return errno_value(env, r >= 0 ? r : -errno);
