@@ -101,7 +101,7 @@ function loadAddon(): Addon | undefined {
 
 const addon = loadAddon();
 
-/** Whether the native addon is in use (benchmarks and `snap --version` say so). */
+/** Whether the native addon is in use (removeTree picks its way by it; the tests check it). */
 export const nativeFsAt = addon !== undefined;
 
 const ERRNO_NAMES = new Map(Object.entries(os.constants.errno).map(([name, n]) => [n, name]));
