@@ -28,19 +28,17 @@ import { extraParts, readRecord, recordHolds, recordName, recordOffsets } from '
 import { objectKeyOf } from '../model/object-key.js';
 import { objectName } from './layout.js';
 import { objectInodeHolds, objectXattrsHold } from './object-check.js';
-import { countNames, nameAt, unpackNames } from '../util/name-list.js';
+import { nameAt, unpackNames } from '../util/name-list.js';
 import { markerIn, type FolderMarker } from './folder-markers.js';
 import { ErrnoError, errnoCode, isFsError } from '../errors.js';
 import { faultPoint } from '../util/fault.js';
 import { AT_FDCWD, fdPath, listNamesAt, lstatAt, lstatFields, linkAt, openFolderAt, type LstatFields } from '../util/fsat.js';
-
 
 /**
  * Folders with more entries than this are scanned a chunk at a time (and their records kept in
  * parts of this many). LINKSNAP_TEST_SCAN_CHUNK makes it small, so tests run many chunks fast.
  */
 export const SCAN_CHUNK = Number(process.env.LINKSNAP_TEST_SCAN_CHUNK ?? 0) || 4096;
-
 
 export interface FolderToOpen {
   /** The open parent folder, or undefined for the top (then `name` is an absolute path). */
@@ -79,15 +77,12 @@ export interface ChunkTask extends LinkTarget {
   records?: Buffer;
 }
 
-/** The lstat fields the main thread needs, as BigInts (like fs.BigIntStats). */
-export type RawStat = LstatFields;
-
 export interface ScanOther {
   name: Buffer;
   /** Index of the record with this name, or -1. */
   rec: number;
-  /** Absent when lstat failed (err says why). */
-  st?: RawStat;
+  /** The lstat fields the main thread needs; absent when lstat failed (err says why). */
+  st?: LstatFields;
   err?: string;
   /** The record held but linking its object failed with this code ('DAMAGED': see the module comment). */
   linkErr?: string;
@@ -133,14 +128,15 @@ function openFolder(f: FolderToOpen): number | string {
 function listFolder(fd: number, chunked: boolean, markers: readonly FolderMarker[]): { listed: { names: Buffer[] } | { packed: Buffer; count: number }; markersSeen: Set<string> } {
   const packed = listNamesAt(fd);
   if (typeof packed === 'string') throw new ErrnoError(packed, `${packed}: cannot list a source folder`);
+  // One pass over the packed names: count them and note the markers, without a Buffer per name
+  // (a big folder stays packed).
   const markersSeen = new Set<string>();
-  if (markers.length > 0) {
-    for (let o = 0; o < packed.length; o += 2 + packed.readUInt16LE(o)) {
-      const name = nameAt(packed, o);
-      for (const m of markers) if (m.name.equals(name)) markersSeen.add(name.toString('latin1'));
-    }
+  let count = 0;
+  for (let o = 0; o < packed.length; o += 2 + packed.readUInt16LE(o), count++) {
+    if (markers.length === 0) continue;
+    const name = nameAt(packed, o);
+    for (const m of markers) if (m.name.equals(name)) markersSeen.add(name.toString('latin1'));
   }
-  const count = countNames(packed);
   const listed = (chunked && count > 0) || count > SCAN_CHUNK ? { packed, count } : { names: unpackNames(packed) };
   return { listed, markersSeen };
 }

@@ -105,13 +105,6 @@ export function chunkOffsets(packed: Buffer, per: number): number[] {
   return offs;
 }
 
-/** How many names a packed list holds. */
-export function countNames(packed: Buffer): number {
-  let n = 0;
-  for (let o = 0; o < packed.length; n++) o += 2 + packed.readUInt16LE(o);
-  return n;
-}
-
 /** The name starting at byte offset `off` of a packed list, as a view. */
 export function nameAt(packed: Buffer, off: number): Buffer {
   return packed.subarray(off + 2, off + 2 + packed.readUInt16LE(off));

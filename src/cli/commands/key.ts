@@ -13,6 +13,12 @@ import { SnapError, errnoCode } from '../../errors.js';
 import { NO_SECRET_HINT, passphrase, secretFromSources, type SecretSources } from '../../replica/secret.js';
 import type { Secret } from '../../replica/keys.js';
 import type { SecretProvider } from '../../replica/open-replica.js';
+import { lazy } from '../lazy.js';
+
+// The AWS SDK loads only when a replica command runs.
+const listKeys = lazy(() => import('../../ops/replica/key.js'), 'listKeys');
+const addKey = lazy(() => import('../../ops/replica/key.js'), 'addKey');
+const removeKey = lazy(() => import('../../ops/replica/key.js'), 'removeKey');
 
 export interface SecretFlags {
   passphraseFile?: string;
@@ -109,7 +115,6 @@ export function registerKey(program: Command): void {
     .option('--json', 'print JSON on stdout')
     .action(
       action(async (url: string, o: { endpoint?: string; json?: boolean }) => {
-        const { listKeys } = await import('../../ops/replica/key.js');
         const r = await listKeys(url, { endpoint: o.endpoint });
         io.out(o.json ? toJson(r) : renderKeys(r.keys));
         return EXIT.OK;
@@ -128,7 +133,6 @@ export function registerKey(program: Command): void {
     .option('--json', 'print JSON on stdout')
     .action(
       action(async (url: string, o: SecretFlags & { endpoint?: string; newPassphraseFile?: string; newKeyFile?: string; json?: boolean }) => {
-        const { addKey } = await import('../../ops/replica/key.js');
         const r = await addKey(url, newSecretProvider(o, url), { endpoint: o.endpoint, secret: secretProvider(o) });
         if (o.json) io.out(toJson(r));
         else io.out(`${r.added}\n`);
@@ -147,7 +151,6 @@ export function registerKey(program: Command): void {
     .option('--json', 'print JSON on stdout')
     .action(
       action(async (url: string, id: string, o: SecretFlags & { endpoint?: string; json?: boolean }) => {
-        const { removeKey } = await import('../../ops/replica/key.js');
         const r = await removeKey(url, id, { endpoint: o.endpoint, secret: secretProvider(o) });
         if (o.json) io.out(toJson(r));
         return EXIT.OK;

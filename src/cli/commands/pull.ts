@@ -6,6 +6,9 @@ import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { nonNegativeNumber, positiveInt } from '../options.js';
 import { startProgress } from '../progress.js';
 import { addSecretOptions, secretProvider, type SecretFlags } from './key.js';
+import { lazy } from '../lazy.js';
+
+const pull = lazy(() => import('../../ops/replica/pull.js'), 'pull'); // the AWS SDK loads only when needed
 
 export function registerPull(program: Command): void {
   const cmd = program
@@ -26,7 +29,6 @@ export function registerPull(program: Command): void {
         const progress = startProgress({ label: 'pull', itemName: 'blobs', quiet: o.quiet || o.json });
         let r;
         try {
-          const { pull } = await import('../../ops/replica/pull.js'); // the AWS SDK loads only when needed
           r = await pull(url, rootArg, {
             endpoint: o.endpoint,
             concurrency: o.concurrency,

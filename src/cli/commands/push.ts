@@ -6,6 +6,9 @@ import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { nonNegativeNumber, positiveInt } from '../options.js';
 import { startProgress } from '../progress.js';
 import { addSecretOptions, secretProvider, type SecretFlags } from './key.js';
+import { lazy } from '../lazy.js';
+
+const push = lazy(() => import('../../ops/replica/push.js'), 'push'); // the AWS SDK loads only when needed
 
 export function registerPush(program: Command): void {
   const cmd = program
@@ -31,7 +34,6 @@ export function registerPush(program: Command): void {
         const progress = startProgress({ label: 'push', itemName: 'blobs', quiet: o.quiet || o.json });
         let r;
         try {
-          const { push } = await import('../../ops/replica/push.js'); // the AWS SDK loads only when needed
           r = await push(rootArg, url, {
             endpoint: o.endpoint,
             concurrency: o.concurrency,

@@ -5,6 +5,9 @@ import { processIo as io } from '../run.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatSeconds, plural, toJson } from '../format.js';
 import { secretProvider, type SecretFlags } from './key.js';
+import { lazy } from '../lazy.js';
+
+const verifyReplica = lazy(() => import('../../ops/replica/verify-replica.js'), 'verifyReplica'); // loads the AWS SDK when run
 
 export function renderReplicaReport(r: ReplicaVerifyReport): string {
   let out = '';
@@ -31,7 +34,6 @@ export async function verifyReplicaCommand(
       hint: 'use --sample <percent> to re-hash a share of the replica; to repair, pull it and push again (docs/replicas.md)',
     });
   }
-  const { verifyReplica } = await import('../../ops/replica/verify-replica.js'); // loads the AWS SDK
   const r = await verifyReplica(url, { samplePercent: o.sample, endpoint: o.endpoint, secret: secretProvider(o) });
   if (o.json) io.out(toJson(r));
   else if (r.damaged || !o.quiet) io.out(renderReplicaReport(r));

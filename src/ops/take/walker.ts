@@ -33,15 +33,13 @@ import type { TakeDurability } from './take-durability.js';
 import type { Boundaries } from './boundaries.js';
 import { Limiter } from '../../util/limit.js';
 import { ErrnoError, errnoCode } from '../../errors.js';
+import type { Lstat } from '../../util/fsat.js';
 
 /** Re-read a file that changes while being read at most this many times. */
 const MAX_READ_ATTEMPTS = 4;
 
-/** The lstat fields a take uses; fs.BigIntStats has them, and so does a scan worker's result. */
-export type SourceStat = Pick<
-  fs.BigIntStats,
-  'dev' | 'ino' | 'mode' | 'uid' | 'gid' | 'size' | 'mtimeNs' | 'ctimeNs' | 'isFile' | 'isDirectory' | 'isSymbolicLink' | 'isFIFO' | 'isSocket' | 'isCharacterDevice'
->;
+/** The lstat fields a take uses: util/fsat.ts's Lstat, which fs.BigIntStats and a scan worker's result (FieldStat) both have. */
+export type SourceStat = Lstat;
 
 export interface WalkOptions {
   /** The source's top folder (as the user's paths name it; the walk itself goes through descriptors). */
