@@ -16,10 +16,9 @@ import { LATEST } from '../../store/layout.js';
 import { SnapError, errnoCode } from '../../errors.js';
 import { joinPath, showName } from '../../util/paths.js';
 import { lstatOrUndefined } from '../../util/fs.js';
+import { fdPath } from '../../util/fsat.js';
 
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW } = fs.constants;
-
-const fdPath = (fd: number, name: Buffer) => Buffer.concat([Buffer.from(`/proc/self/fd/${fd}/`), name]);
 
 /** a is b, or a folder above b (both absolute, resolved). */
 function holds(a: string, b: string): boolean {
@@ -90,7 +89,7 @@ export function removeEntry(parentFd: number, name: Buffer, shown: Buffer, dryRu
     if (fd !== undefined) {
       try {
         if (!dryRun && (st.mode & 0o700n) !== 0o700n) fs.fchmodSync(fd, Number(st.mode & 0o7777n) | 0o700); // we must be able to empty it
-        for (const child of fs.readdirSync(Buffer.from(`/proc/self/fd/${fd}`), { encoding: 'buffer' })) removeEntry(fd, child, joinPath(shown, child), dryRun, out);
+        for (const child of fs.readdirSync(fdPath(fd), { encoding: 'buffer' })) removeEntry(fd, child, joinPath(shown, child), dryRun, out);
       } finally {
         fs.closeSync(fd);
       }
@@ -117,7 +116,7 @@ export function removeExtras(dir: Buffer, keep: (name: Buffer, st: fs.BigIntStat
   const fd = openSeenFolder(dir, st);
   if (fd === undefined) return;
   try {
-    for (const name of fs.readdirSync(Buffer.from(`/proc/self/fd/${fd}`), { encoding: 'buffer' })) {
+    for (const name of fs.readdirSync(fdPath(fd), { encoding: 'buffer' })) {
       const cst = lstatOrUndefined(fdPath(fd, name));
       if (cst && !keep(name, cst)) removeEntry(fd, name, joinPath(dir, name), dryRun, out);
     }
